@@ -1,0 +1,1 @@
+"""Ready custom layers that can be wrapped by `bidirlib.Bidirectional` in either direction."""

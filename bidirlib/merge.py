@@ -1,0 +1,60 @@
+"""Merge modes: how the forward and backward outputs of a `Bidirectional` layer are combined."""
+
+from keras import ops
+
+#: The merge modes `Bidirectional` accepts, in the order Keras documents them.
+MERGE_MODES = ("sum", "mul", "concat", "ave", None)
+
+#: Modes that combine the two outputs element by element, so their widths must match.
+ELEMENTWISE_MODES = ("sum", "mul", "ave")
+
+
+def validate_merge_mode(merge_mode):
+    """Raise a `ValueError` unless `merge_mode` is one of `MERGE_MODES`."""
+    # Compare by identity for None and by equality for strings; `in` on a tuple would accept 0 == False etc.
+    if merge_mode is not None and not (isinstance(merge_mode, str) and merge_mode in MERGE_MODES):
+        raise ValueError(
+            "Invalid `merge_mode` for Bidirectional. "
+            f"Received: merge_mode={merge_mode!r}. "
+            'Expected one of "sum", "mul", "concat", "ave" or None.'
+        )
+    return merge_mode
+
+
+def merged_width(forward_width, backward_width, merge_mode):
+    """The last-axis size of the merged output, or `None` where it is not known.
+
+    Raises a `ValueError` when an element-wise mode is asked to combine outputs of different widths.
+    """
+    if merge_mode == "concat":
+        if forward_width is None or backward_width is None:
+            return None
+        return forward_width + backward_width
+    if (
+        merge_mode in ELEMENTWISE_MODES
+        and forward_width is not None
+        and backward_width is not None
+        and forward_width != backward_width
+    ):
+        raise ValueError(
+            f'merge_mode="{merge_mode}" combines the forward and backward outputs element by element, '
+            "so they must have the same last dimension. "
+            f"Received: forward width {forward_width}, backward width {backward_width}. "
+            'Use merge_mode="concat" or None, or give both layers the same number of units.'
+        )
+    return forward_width
+
+
+def merge(forward_output, backward_output, merge_mode):
+    """Combine two aligned outputs (the backward one already in forward time order)."""
+    if merge_mode == "concat":
+        return ops.concatenate([forward_output, backward_output], axis=-1)
+    if merge_mode == "sum":
+        return forward_output + backward_output
+    if merge_mode == "ave":
+        return (forward_output + backward_output) / 2
+    if merge_mode == "mul":
+        return forward_output * backward_output
+    if merge_mode is None:
+        return (forward_output, backward_output)
+    validate_merge_mode(merge_mode)  # raises
