@@ -1,0 +1,140 @@
+"""A chapter's setup: seeds, determinism and a report of where it runs.
+
+Every chapter of the book calls `setup()` once, in its setup cell, before it
+builds a model. Nothing here imports TensorFlow, JAX or PyTorch at module
+import time: each backend is imported only when it is the active one.
+"""
+
+import random
+
+import numpy as np
+
+__all__ = ["setup", "device_report"]
+
+
+def _tensorflow_devices():
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    names = []
+    for gpu in gpus:
+        try:
+            details = tf.config.experimental.get_device_details(gpu)
+        except Exception:  # pragma: no cover - depends on the driver
+            details = {}
+        names.append(details.get("device_name") or gpu.name)
+    return names
+
+
+def _jax_devices():
+    import jax
+
+    return [
+        getattr(device, "device_kind", str(device))
+        for device in jax.devices()
+        if device.platform == "gpu"
+    ]
+
+
+def _torch_devices():
+    import torch
+
+    if not torch.cuda.is_available():
+        return []
+    return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+
+
+_DEVICE_LISTERS = {
+    "tensorflow": _tensorflow_devices,
+    "jax": _jax_devices,
+    "torch": _torch_devices,
+}
+
+
+def device_report():
+    """Names the accelerator(s) the active Keras backend can use.
+
+    The active backend is asked, and only it: TensorFlow through
+    `tf.config.list_physical_devices`, JAX through `jax.devices()`, PyTorch
+    through `torch.cuda`. A backend without a GPU, or one that fails to
+    list its devices, is reported as running on the CPU.
+
+    Returns:
+        A string: the GPU name(s), separated by ", ", or `"CPU"`.
+
+    Example:
+
+    >>> from bidirlib.notebook import device_report
+    >>> isinstance(device_report(), str)
+    True
+    """
+    import keras
+
+    lister = _DEVICE_LISTERS.get(keras.backend.backend())
+    if lister is None:
+        return "CPU"
+    try:
+        names = lister()
+    except Exception:  # A missing driver must not stop a chapter.
+        names = []
+    return ", ".join(names) if names else "CPU"
+
+
+def setup(seed=0, verbose=True):
+    """Seeds everything a chapter uses and reports backend and device.
+
+    Seeds Python's `random`, NumPy's global generator and Keras
+    (`keras.utils.set_random_seed`, which also seeds the backend's own
+    generator). With the TensorFlow backend it also turns on TensorFlow's
+    op determinism, so that a chapter's numbers are the same on every run
+    on the same machine.
+
+    Args:
+        seed: Integer, the seed for every random number generator.
+            Defaults to `0`.
+        verbose: Boolean, whether to print the report. Defaults to `True`.
+
+    Returns:
+        A dict with the keys `"backend"` (the active Keras backend),
+        `"keras"` (the Keras version), `"device"` (GPU name(s) or
+        `"CPU"`) and `"seed"`.
+
+    Example:
+
+    >>> from bidirlib.notebook import setup
+    >>> report = setup(seed=0, verbose=False)
+    >>> sorted(report)
+    ['backend', 'device', 'keras', 'seed']
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(
+            f"`seed` must be a non-negative integer. Received: seed={seed!r}"
+        )
+    if seed < 0:
+        raise ValueError(
+            f"`seed` must be a non-negative integer. Received: seed={seed!r}"
+        )
+    seed = int(seed)
+
+    import keras
+
+    backend = keras.backend.backend()
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+    report = {
+        "backend": backend,
+        "keras": keras.__version__,
+        "device": device_report(),
+        "seed": seed,
+    }
+    if verbose:
+        print(f"Keras {report['keras']}, backend: {backend}")
+        print(f"Device: {report['device']}")
+        print(f"Seed: {seed}")
+    return report
