@@ -72,8 +72,8 @@ class Bidirectional(keras.layers.Layer):
     ...     keras.layers.Dense(5, activation="softmax"),
     ... ])
     >>> model.compile(loss="categorical_crossentropy", optimizer="rmsprop")
-    >>> model(np.zeros((2, 5, 10), "float32")).shape
-    TensorShape([2, 5])
+    >>> tuple(model(np.zeros((2, 5, 10), "float32")).shape)
+    (2, 5)
 
     With a custom backward layer:
 
@@ -85,6 +85,8 @@ class Bidirectional(keras.layers.Layer):
     ...     keras.layers.Dense(5, activation="softmax"),
     ... ])
     >>> model.compile(loss="categorical_crossentropy", optimizer="rmsprop")
+    >>> tuple(model(np.zeros((2, 5, 10), "float32")).shape)
+    (2, 5, 5)
     """
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
@@ -147,6 +149,13 @@ class Bidirectional(keras.layers.Layer):
             weights, self._initial_weights = self._initial_weights, None
             self._set_initial_weights(weights)
 
+    def _assert_input_compatibility(self, arg_0):
+        # Keras checks `input_spec` before `build`; say which argument is wrong before its generic message.
+        shape = getattr(arg_0, "shape", None)
+        if shape is not None:
+            checks.require_sequence_shape(tuple(shape))
+        super()._assert_input_compatibility(arg_0)
+
     def _copy_pending_backward_weights(self):
         if self._pending_backward_weights is not None and self.backward_layer.built:
             self.backward_layer.set_weights(self._pending_backward_weights)
@@ -201,8 +210,8 @@ class Bidirectional(keras.layers.Layer):
         y = self.forward_layer(
             sequences, **_sublayer_kwargs(self.forward_layer, forward_state, mask, training)
         )
-        y_reversed = self.backward_layer(
-            sequences, **_sublayer_kwargs(self.backward_layer, backward_state, mask, training)
+        y_reversed = self._call_backward(
+            sequences, _sublayer_kwargs(self.backward_layer, backward_state, mask, training)
         )
         states = ()
         if self.return_state:
@@ -217,6 +226,24 @@ class Bidirectional(keras.layers.Layer):
                 y = _zero_masked_steps(y, mask)
                 y_reversed = _zero_masked_steps(y_reversed, mask)
         return self._assemble(y, y_reversed, states)
+
+    def _call_backward(self, sequences, kwargs):
+        layer = self.backward_layer
+        if (
+            keras.backend.backend() == "torch"
+            and getattr(layer, "unroll", False)
+            and kwargs.get("mask") is not None
+            and isinstance(layer, keras.layers.RNN)
+        ):
+            # Keras's torch `rnn` crashes on go_backwards + unroll + mask (it flips a tuple). Reading the
+            # reversed sequence forwards is the same computation, so do that on our own copy of the layer.
+            kwargs = {**kwargs, "mask": ops.flip(kwargs["mask"], axis=1)}
+            layer.go_backwards = False
+            try:
+                return layer(ops.flip(sequences, axis=1), **kwargs)
+            finally:
+                layer.go_backwards = True
+        return layer(sequences, **kwargs)
 
     def _assemble(self, y, y_backward, states):
         output = merge(y, y_backward, self.merge_mode)
