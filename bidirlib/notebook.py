@@ -60,7 +60,7 @@ def device_report():
     list its devices, is reported as running on the CPU.
 
     Returns:
-        A string: the GPU name(s), separated by ", ", or `"CPU"`.
+        A string, the GPU name(s) separated by ", ", or `"CPU"`.
 
     Example:
 
