@@ -1,0 +1,273 @@
+"""Structural checks of every chapter notebook (chapters/*.ipynb).
+
+nbval checks that a chapter's committed outputs are what its code gives; these
+tests check that the chapter is built the way the book promises: a title and
+an overview, an install cell that is safe on Colab, a seeded setup cell, a GPU
+request for Colab, outputs recorded top to bottom, figures with captions and
+alt text, exercises with hidden solutions, and a place in the table of
+contents.
+"""
+
+import ast
+import pathlib
+import re
+import shlex
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+REPOSITORY_URL = CONFIG["repository"]["url"].rstrip("/")
+
+RAISES_TAGS = {"nbval-raises-exception", "raises-exception"}
+MACHINE_PATH = re.compile(r"/root/|/tmp/|/work/|/home/|site-packages")
+# Packages Colab already has; reinstalling them there breaks its runtime.
+PREINSTALLED = re.compile(r"\b(tensorflow|tf-nightly|keras|numpy|jax|torch)\b", re.I)
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no notebooks in chapters/"
+
+
+@pytest.fixture(params=CHAPTERS, ids=[p.name for p in CHAPTERS])
+def chapter(request):
+    return request.param
+
+
+@pytest.fixture
+def nb(chapter):
+    return nbformat.read(chapter, as_version=4)
+
+
+def code_cells(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def first_line(cell):
+    lines = cell.source.strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def marked_to_raise(cell):
+    tags = set(cell.metadata.get("tags", []))
+    return bool(tags & RAISES_TAGS) or first_line(cell).startswith("# NBVAL_RAISES_EXCEPTION")
+
+
+def ignores_output(cell):
+    tags = set(cell.metadata.get("tags", []))
+    return "nbval-ignore-output" in tags or first_line(cell).startswith("# NBVAL_IGNORE_OUTPUT")
+
+
+def output_texts(output):
+    if output.output_type == "stream":
+        yield output.text
+    elif output.output_type == "error":
+        yield output.ename
+        yield output.evalue
+        yield from output.traceback
+    else:
+        for mime, value in output.get("data", {}).items():
+            if mime.startswith("text/"):
+                yield value
+
+
+def test_file_name_is_numbered(chapter):
+    assert re.fullmatch(r"\d{2}_[a-z0-9_]+\.ipynb", chapter.name), chapter.name
+
+
+def test_first_cell_is_title_and_overview(nb):
+    first = nb.cells[0]
+    assert first.cell_type == "markdown", "the first cell must be markdown"
+    lines = [line for line in first.source.splitlines() if line.strip()]
+    assert lines and re.match(r"# \S", lines[0]), "the first cell must open with a '# ' title"
+    assert len(lines) > 1, "the first cell must say what the reader will learn"
+
+
+def test_second_cell_installs_bidirlib_only_on_colab(nb):
+    cell = nb.cells[1]
+    assert cell.cell_type == "code", "the second cell must be the install cell"
+    lines = cell.source.splitlines()
+    assert "import sys" in (line.strip() for line in lines)
+    guard = [i for i, line in enumerate(lines) if line.strip() == 'if "google.colab" in sys.modules:']
+    assert len(guard) == 1, "the install must be guarded by `if \"google.colab\" in sys.modules:`"
+
+    installs = [(i, line) for i, line in enumerate(lines) if "pip" in line and "install" in line]
+    assert len(installs) == 1, "exactly one pip install line"
+    index, line = installs[0]
+    assert index > guard[0] and line.startswith((" ", "\t")), "the install must be inside the guard"
+    words = shlex.split(line.strip())
+    assert words[:2] == ["%pip", "install"], "use the %pip magic (it installs into the kernel)"
+    options = [w for w in words[2:] if w.startswith("-")]
+    requirements = [w for w in words[2:] if not w.startswith("-")]
+    assert "--no-deps" in options, "--no-deps keeps Colab's TensorFlow, Keras and NumPy"
+    assert set(options) <= {"-q", "--quiet", "--no-deps"}, options
+    assert len(requirements) == 1, f"install bidirlib and nothing else: {requirements}"
+    branch = CONFIG["repository"].get("branch", "main")
+    allowed = {
+        f"bidirlib @ git+{REPOSITORY_URL}",
+        f"bidirlib @ git+{REPOSITORY_URL}.git",
+        f"bidirlib @ git+{REPOSITORY_URL}@{branch}",
+    }
+    assert requirements[0] in allowed, (
+        f"install bidirlib from the repository in _config.yml ({REPOSITORY_URL}); "
+        f"got {requirements[0]!r}"
+    )
+    code = "\n".join(line for line in lines if not line.strip().startswith("#"))
+    assert not PREINSTALLED.search(code), "never (re)install TensorFlow, Keras or NumPy"
+    assert not cell.outputs, "on this machine the install cell does nothing and prints nothing"
+
+
+def test_third_cell_is_the_setup_cell(nb):
+    cell = nb.cells[2]
+    assert cell.cell_type == "code"
+    assert cell.source.startswith("# NBVAL_IGNORE_OUTPUT"), (
+        "the setup cell prints versions and devices: it must start with # NBVAL_IGNORE_OUTPUT"
+    )
+    source = cell.source
+    backend = source.find('os.environ.setdefault("KERAS_BACKEND"')
+    log_level = source.find('os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL"')
+    assert backend >= 0 and log_level >= 0, "set KERAS_BACKEND and TF_CPP_MIN_LOG_LEVEL by default"
+    first_import = min(
+        (m.start() for m in re.finditer(r"^\s*(import|from)\s+(keras|bidirlib|tensorflow)\b",
+                                        source, re.M)),
+        default=len(source),
+    )
+    assert backend < first_import and log_level < first_import, (
+        "the environment must be set before Keras or bidirlib is imported"
+    )
+    assert re.search(r"\bsetup\(\s*seed=", source), "call bidirlib.notebook.setup(seed=...)"
+
+
+def test_colab_asks_for_a_gpu(nb):
+    assert nb.metadata.get("accelerator") == "GPU"
+    colab = nb.metadata.get("colab")
+    assert isinstance(colab, dict) and colab.get("gpuType"), "Colab metadata must request a GPU"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+def test_no_empty_code_cells(nb):
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.source.strip(), f"cell {index} is an empty code cell"
+
+
+def test_executed_top_to_bottom(nb):
+    counts = [cell.execution_count for cell in code_cells(nb)]
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"execution counts {counts}: re-record with scripts/record_notebooks.py"
+    )
+
+
+def test_no_unexpected_errors(nb):
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if marked_to_raise(cell):
+            assert errors, f"cell {index} is marked to raise but has no error output"
+        else:
+            assert not errors, f"cell {index} raised {errors[0].ename}: {errors[0].evalue}"
+
+
+def test_outputs_hold_no_machine_paths(nb):
+    for index, cell in enumerate(code_cells(nb)):
+        for output in cell.outputs:
+            for text in output_texts(output):
+                match = MACHINE_PATH.search(text)
+                assert not match, f"code cell {index + 1} prints a machine path: {text[:300]!r}"
+
+
+def test_ignored_outputs_never_hide_checks(nb):
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and ignores_output(cell):
+            assert not re.search(r"^\s*assert\b|assert_allclose|assert_array", cell.source, re.M), (
+                f"cell {index} ignores its output and makes a check: never hide a check"
+            )
+
+
+def test_training_is_quiet(nb):
+    for index, cell in enumerate(code_cells(nb)):
+        if re.search(r"\.fit\(", cell.source):
+            assert "verbose=0" in cell.source, f"code cell {index + 1}: fit with verbose=0"
+
+
+def test_figures_have_show_alt_text_and_caption(nb):
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if not any("image/png" in o.get("data", {}) for o in cell.outputs):
+            continue
+        assert cell.source.strip().splitlines()[-1].strip() == "plt.show()", (
+            f"cell {index} draws a figure: end it with plt.show()"
+        )
+        alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
+        assert len(alt) > 20, f"cell {index}: give the figure alt text (metadata mystnb.image.alt)"
+        following = nb.cells[index + 1] if index + 1 < len(nb.cells) else None
+        assert following is not None and following.cell_type == "markdown" and (
+            following.source.lstrip().startswith("**Figure")
+        ), f"cell {index}: follow the figure with a markdown caption starting '**Figure'"
+
+
+def test_ends_with_exercises_and_hidden_solutions(nb):
+    sources = [cell.source for cell in nb.cells if cell.cell_type == "markdown"]
+    positions = [i for i, s in enumerate(sources) if re.search(r"^## Exercises", s, re.M)]
+    assert positions, "a chapter ends with an '## Exercises' section"
+    after = "\n".join(sources[positions[-1]:])
+    assert re.search(r"\*\*Exercise \d", after), "no exercise found"
+    assert re.search(r":class: dropdown|\{toggle\}", after), "solutions go in dropdowns or toggles"
+
+
+def test_literalincludes_point_at_real_code(chapter, nb):
+    pattern = re.compile(r"^(`{3,}|:{3,})\{literalinclude\}\s+(\S+)\s*\n((?::\w+:.*\n)*)", re.M)
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for match in pattern.finditer(cell.source + "\n"):
+            path = (chapter.parent / match.group(2)).resolve()
+            assert path.is_file(), f"literalinclude of a missing file: {match.group(2)}"
+            options = dict(re.findall(r":(\w+):\s*(.*)", match.group(3)))
+            if "pyobject" in options:
+                tree = ast.parse(path.read_text())
+                names = {
+                    node.name
+                    for node in ast.walk(tree)
+                    if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                }
+                assert options["pyobject"].split(".")[-1] in names, (
+                    f"{match.group(2)} has no {options['pyobject']}"
+                )
+
+
+def toc_files(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("file", "root") and isinstance(value, str):
+                yield value
+            else:
+                yield from toc_files(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from toc_files(item)
+
+
+def test_chapter_is_in_the_toc(chapter):
+    listed = {str(pathlib.PurePosixPath(f).with_suffix("")) for f in toc_files(TOC)}
+    relative = chapter.relative_to(ROOT).with_suffix("").as_posix()
+    assert relative in listed, f"{relative} is not listed in _toc.yml"
+
+
+def test_toc_entries_exist():
+    for entry in toc_files(TOC):
+        candidates = [ROOT / entry] + [ROOT / f"{entry}{suffix}" for suffix in (".md", ".ipynb")]
+        assert any(c.is_file() for c in candidates), f"_toc.yml lists a missing page: {entry}"
+
+
+def test_colab_button_is_configured():
+    # sphinx-book-theme adds the Colab button to notebook pages only when both are set.
+    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", REPOSITORY_URL)
+    assert CONFIG["execute"]["execute_notebooks"] == "off", "the book renders committed outputs"
