@@ -4,9 +4,19 @@ Importing `bidirlib` registers `bidirlib.Bidirectional` for `.keras` saving, so 
 `import bidirlib`.
 """
 
+from bidirlib import layers
 from bidirlib.bidirectional import Bidirectional
+from bidirlib.checks import CriterionResult, SequenceLayerReport, check_sequence_layer
 from bidirlib.merge import MERGE_MODES
 
 __version__ = "0.1.0"
 
-__all__ = ["Bidirectional", "MERGE_MODES", "__version__"]
+__all__ = [
+    "Bidirectional",
+    "CriterionResult",
+    "MERGE_MODES",
+    "SequenceLayerReport",
+    "__version__",
+    "check_sequence_layer",
+    "layers",
+]

@@ -98,6 +98,9 @@ class Bidirectional(keras.layers.Layer):
         checks.require_direction_attributes(layer, "layer")
         if backward_layer is not None:
             checks.require_direction_attributes(backward_layer, "backward_layer")
+        checks.require_conforming(layer, "layer")
+        if backward_layer is not None:
+            checks.require_conforming(backward_layer, "backward_layer")
         super().__init__(**kwargs)
 
         self.forward_layer = clone_layer(layer, name=prefixed_name("forward", layer.name))

@@ -2,11 +2,17 @@
 
 The Keras API page lists four criteria for a wrappable layer: it processes sequences (3D+ inputs); it has
 `go_backwards`, `return_sequences` and `return_state` with the RNN semantics; it has an `input_spec`; it serializes
-with `get_config()`/`from_config()`. The functions here check what can be checked when the wrapper is built, and
-raise errors that name the argument, what was received and what was expected.
+with `get_config()`/`from_config()`. The `require_*` functions check what can be checked when the wrapper is built, and
+raise errors that name the argument, what was received and what was expected; `check_sequence_layer` runs a
+layer to check all four criteria by behaviour and reports on each.
 """
 
+import dataclasses
+
 import keras
+import numpy as np
+
+from bidirlib.cloning import clone_layer, without_sharing_ids
 
 #: Attributes both directions must have, with the meaning they have on `keras.layers.RNN`.
 DIRECTION_ATTRIBUTES = ("go_backwards", "return_sequences", "return_state")
@@ -43,6 +49,22 @@ def require_direction_attributes(layer, argument):
         )
 
 
+def require_conforming(layer, argument):
+    """Run `check_sequence_layer` on a layer that is not a `keras.layers.RNN` and refuse it if it fails.
+
+    `keras.layers.RNN` gives every RNN the right semantics whatever its cell, so those are not re-checked.
+    """
+    if isinstance(layer, keras.layers.RNN):
+        return
+    report = check_sequence_layer(layer)
+    if not report.ok:
+        failure = report.failures[0]
+        raise ValueError(
+            f"Bidirectional cannot wrap `{argument}`={report.layer}: it fails criterion {failure.number} "
+            f"({failure.name}): {failure.reason} Run bidirlib.check_sequence_layer(...) for the full report."
+        )
+
+
 def require_opposite_directions(forward_layer, backward_layer):
     """Raise a `ValueError` when both layers read the sequence in the same direction."""
     if bool(forward_layer.go_backwards) == bool(backward_layer.go_backwards):
@@ -75,3 +97,209 @@ def require_sequence_shape(shape, argument="sequences"):
             f"Bidirectional expects `{argument}` of shape (batch, timesteps, features), with at least 3 axes. "
             f"Received: shape {None if shape is None else tuple(shape)}."
         )
+
+
+# ---------------------------------------------------------------------- the behavioural checker
+
+#: The API page's four criteria, numbered as there.
+CRITERIA = {
+    1: "processes sequences (3D+ inputs)",
+    2: "has go_backwards, return_sequences and return_state with the RNN meaning",
+    3: "has an input_spec",
+    4: "serializes with get_config() and from_config()",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class CriterionResult:
+    """One criterion's verdict: its number and name, whether it passed, and why, in a sentence."""
+
+    number: int
+    name: str
+    passed: bool
+    reason: str
+
+    def __str__(self):
+        return f"[{'pass' if self.passed else 'FAIL'}] {self.number}. {self.name}: {self.reason}"
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceLayerReport:
+    """What `check_sequence_layer` found: `.ok`, and one `CriterionResult` per criterion in `.criteria`."""
+
+    layer: str
+    criteria: tuple
+
+    @property
+    def ok(self):
+        return all(result.passed for result in self.criteria)
+
+    @property
+    def failures(self):
+        return tuple(result for result in self.criteria if not result.passed)
+
+    def __str__(self):
+        verdict = "can be wrapped by Bidirectional" if self.ok else "cannot be wrapped by Bidirectional"
+        lines = [f"{self.layer}: {verdict}"]
+        lines += [f"  {result}" for result in self.criteria]
+        return "\n".join(lines)
+
+
+def check_sequence_layer(layer, features=None, timesteps=5, atol=1e-5):
+    """Check, by running it, whether `layer` meets the four criteria for `Bidirectional`.
+
+    It tests behaviour, not only attributes: copies of the layer with the same weights are run on a small
+    random batch, to see that `go_backwards=True` gives what reading the reversed sequence forwards gives,
+    that `return_sequences=False` gives the last step of the sequence, that `return_state=True` adds states
+    after that output, and that the config rebuilds an equal layer. The layer itself is never changed.
+
+    Args:
+        layer: the `keras.layers.Layer` to check.
+        features: size of the last axis of the test input; by default the layer's built input size, or 3.
+        timesteps: length of the test sequences.
+        atol: tolerance when comparing outputs.
+
+    Returns:
+        A `SequenceLayerReport`: `.ok` is True when every criterion passed; `print(report)` explains each.
+
+    Example:
+
+    >>> import keras
+    >>> from bidirlib import check_sequence_layer
+    >>> check_sequence_layer(keras.layers.GRU(4)).ok
+    True
+    >>> report = check_sequence_layer(keras.layers.Dense(4))
+    >>> report.ok, [result.number for result in report.failures]
+    (False, [2])
+    """
+    require_layer(layer, "layer")
+    title = f"{layer.__class__.__name__}(name={layer.name!r})"
+    features = features or _built_features(layer) or 3
+    x = np.random.default_rng(0).normal(size=(2, timesteps, features)).astype("float32")
+    results = {}
+
+    # 4. Serialization first: the behavioural checks run on copies made from the config.
+    try:
+        copy = clone_layer(layer)
+        original_config = without_sharing_ids(layer.get_config())
+        copy_config = without_sharing_ids(copy.get_config())
+        differing = sorted(
+            key for key in set(copy_config) | set(original_config)
+            if copy_config.get(key) != original_config.get(key)
+        )
+        unrecorded = [
+            name for name in DIRECTION_ATTRIBUTES
+            if hasattr(layer, name) and original_config.get(name) != getattr(layer, name)
+        ]
+        if unrecorded:
+            results[4] = (False, f"get_config() does not record {', '.join(f'`{n}`' for n in unrecorded)}, so a "
+                          "copy made from it loses the setting; add it to get_config().")
+        elif differing:
+            results[4] = (False, f"rebuilding it from get_config() changes {', '.join(differing)}; "
+                          "get_config() must return every constructor argument.")
+        else:
+            results[4] = (True, "from_config(get_config()) rebuilds an equal layer.")
+    except Exception as error:  # any failure here is the user's layer's, reported rather than raised
+        copy = None
+        results[4] = (False, f"rebuilding it from its config failed: {type(error).__name__}: {error}. "
+                      "Implement get_config() returning the constructor arguments (and from_config if needed).")
+
+    # 1. Sequence processing.
+    if copy is None:
+        results[1] = (False, "not checked: the layer could not be copied from its config (criterion 4).")
+    else:
+        try:
+            output = keras.tree.flatten(copy(x))[0]
+            shape = tuple(output.shape)
+            if len(shape) < 2 or shape[0] != 2:
+                results[1] = (False, f"on a {x.shape} input it returned shape {shape}; expected the batch "
+                              "axis first.")
+            else:
+                results[1] = (True, f"on a {x.shape} input it returned shape {shape}.")
+        except Exception as error:
+            results[1] = (False, f"calling it on a {x.shape} input (batch, timesteps, features) raised "
+                          f"{type(error).__name__}: {_first_line(error)}")
+
+    # 2. RNN attributes and their meaning.
+    missing = [name for name in DIRECTION_ATTRIBUTES if not hasattr(layer, name)]
+    if missing:
+        results[2] = (False, f"it has no {', '.join(f'`{name}`' for name in missing)} attribute. Give the layer "
+                      "these constructor arguments with the keras.layers.RNN meaning, or write an RNN cell.")
+    elif copy is None or not results[1][0]:
+        results[2] = (False, "not checked: the layer could not be copied or run (criteria 1 and 4).")
+    else:
+        results[2] = _check_direction_semantics(layer, x, atol)
+
+    # 3. input_spec.
+    if not hasattr(layer, "input_spec"):
+        results[3] = (False, "it has no `input_spec` attribute.")
+    elif layer.input_spec is None:
+        results[3] = (True, "input_spec is None, so Keras will not check the input's rank; "
+                      "consider keras.InputSpec(min_ndim=3).")
+    else:
+        results[3] = (True, f"input_spec is {layer.input_spec}.")
+
+    criteria = tuple(CriterionResult(n, CRITERIA[n], *results[n]) for n in sorted(results))
+    return SequenceLayerReport(title, criteria)
+
+
+def _check_direction_semantics(layer, x, atol):
+    def variant(**overrides):
+        copy = clone_layer(layer, stateful=False, **overrides) if "stateful" in layer.get_config() else clone_layer(
+            layer, **overrides
+        )
+        copy(x)
+        return copy
+
+    def run(copy, inputs):
+        return [keras.ops.convert_to_numpy(t) for t in keras.tree.flatten(copy(inputs))]
+
+    try:
+        sequence_layer = variant(go_backwards=False, return_sequences=True, return_state=False)
+        weights = sequence_layer.get_weights()
+        (sequence,) = run(sequence_layer, x)
+        if sequence.ndim < 3 or sequence.shape[1] != x.shape[1]:
+            return False, (f"with return_sequences=True it returned shape {sequence.shape}; expected one output "
+                           f"per step, (2, {x.shape[1]}, ...).")
+
+        last_layer = variant(go_backwards=False, return_sequences=False, return_state=False)
+        last_layer.set_weights(weights)
+        (last,) = run(last_layer, x)
+        if last.shape != sequence[:, -1].shape or not np.allclose(last, sequence[:, -1], atol=atol):
+            return False, ("with return_sequences=False the output is not the last step of the "
+                           "return_sequences=True output.")
+
+        backward_layer = variant(go_backwards=True, return_sequences=True, return_state=False)
+        backward_layer.set_weights(weights)
+        (backward,) = run(backward_layer, x)
+        (on_reversed,) = run(sequence_layer, x[:, ::-1])
+        if backward.shape != on_reversed.shape or not np.allclose(backward, on_reversed, atol=atol):
+            return False, ("go_backwards=True does not read the sequence from its end: its outputs differ from "
+                           "running the layer forwards on the reversed sequence (outputs in reading order).")
+
+        state_layer = variant(go_backwards=False, return_sequences=False, return_state=True)
+        state_layer.set_weights(weights)
+        with_states = run(state_layer, x)
+        if len(with_states) < 2:
+            return False, "return_state=True did not add any state after the output."
+        if not np.allclose(with_states[0], last, atol=atol):
+            return False, "with return_state=True the first output is not the output without states."
+        if any(state.shape[0] != x.shape[0] for state in with_states[1:]):
+            return False, "with return_state=True some state has no batch axis first."
+    except Exception as error:
+        return False, f"checking them raised {type(error).__name__}: {_first_line(error)}"
+    return True, ("go_backwards reads from the end, return_sequences=False gives the last step, "
+                  f"return_state adds {len(with_states) - 1} state(s).")
+
+
+def _built_features(layer):
+    config = keras.saving.serialize_keras_object(layer).get("build_config") or {}
+    shape = config.get("input_shape") or config.get("sequences_shape")
+    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[-1], int):
+        return shape[-1]
+    return None
+
+
+def _first_line(error):
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

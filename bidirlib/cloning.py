@@ -36,6 +36,19 @@ def _classes_in(layer):
     return found
 
 
+def without_sharing_ids(serialized):
+    """A copy of a serialized object without `shared_object_id` keys, at any depth.
+
+    While Keras loads a model it records every object it serializes; serializing the same layer twice then
+    tags both configs with one id, and deserializing returns the first copy again. A clone must be new.
+    """
+    if isinstance(serialized, dict):
+        return {k: without_sharing_ids(v) for k, v in serialized.items() if k != "shared_object_id"}
+    if isinstance(serialized, list):
+        return [without_sharing_ids(v) for v in serialized]
+    return serialized
+
+
 def clone_layer(layer, name=None, **config_overrides):
     """Return a new, unbuilt layer with `layer`'s config, optionally renamed and with some config entries replaced.
 
@@ -47,7 +60,7 @@ def clone_layer(layer, name=None, **config_overrides):
     Returns:
         A fresh layer of the same class; its weights are new and `layer` is left untouched.
     """
-    serialized = keras.saving.serialize_keras_object(layer)
+    serialized = without_sharing_ids(keras.saving.serialize_keras_object(layer))
     config = dict(serialized["config"])
     if name is not None:
         config["name"] = name
