@@ -3,6 +3,7 @@
 import copy
 
 import keras
+import numpy as np
 from keras import ops
 
 from bidirlib import checks
@@ -175,7 +176,7 @@ class Bidirectional(keras.layers.Layer):
                 f"Received: {len(weights)} arrays."
             )
         for index, (variable, value) in enumerate(zip(variables, weights)):
-            shape = tuple(ops.shape(value)) if not hasattr(value, "shape") else tuple(value.shape)
+            shape = tuple(np.shape(value))
             if shape != tuple(variable.shape):
                 raise ValueError(
                     f"`weights[{index}]` is for {variable.path} and must have shape {tuple(variable.shape)}. "
@@ -427,7 +428,7 @@ class Bidirectional(keras.layers.Layer):
                 f"{len(variables) - n_forward} for the backward layer. Received: {len(values)}."
             )
         for index, (variable, value) in enumerate(zip(variables, values)):
-            shape = tuple(value.shape)
+            shape = tuple(np.shape(value))
             if shape != tuple(variable.shape):
                 raise ValueError(
                     f"`states[{index}]` must have shape {tuple(variable.shape)}. Received: shape {shape}."
