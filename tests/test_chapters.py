@@ -121,6 +121,23 @@ def test_second_cell_installs_bidirlib_only_on_colab(nb):
     assert not cell.outputs, "on this machine the install cell does nothing and prints nothing"
 
 
+INSTALLS = re.compile(r"\b(pip|conda|mamba|micromamba|apt-get|apt)\b.*\binstall\b")
+
+
+def test_only_the_install_cell_installs(nb):
+    # On Colab the book installs bidirlib, and nothing else, once: in the second cell.
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or index == 1:
+            continue
+        for line in cell.source.splitlines():
+            if line.strip().startswith("#"):
+                continue
+            assert not INSTALLS.search(line) and not re.match(r"\s*[%!]\s*(pip|conda)\b", line), (
+                f"cell {index} installs something: {line.strip()!r}; only the second cell installs, "
+                "and only bidirlib"
+            )
+
+
 def test_third_cell_is_the_setup_cell(nb):
     cell = nb.cells[2]
     assert cell.cell_type == "code"
