@@ -148,7 +148,8 @@ def server(site):
     httpd.server_close()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's event loop is gone before nbval's kernels start.
+@pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
         pytest.skip("no Chromium")
@@ -279,7 +280,7 @@ COLLECT_LINKS = """() => ({
 CRAWL_FROM = ["index.html", "search.html", "genindex.html", "py-modindex.html"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def crawl(browser, server):
     """Visits every page reachable from index.html; returns what each page showed."""
     pages = {}
