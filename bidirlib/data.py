@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["neighbour_sum_task", "reverse_time"]
+__all__ = ["neighbour_sum_task", "reverse_time", "ends_class_task", "neighbour_class_task"]
 
 
 def _check_positive_int(name, value, minimum=1):
@@ -102,3 +102,148 @@ def reverse_time(*arrays):
     if len(reversed_arrays) == 1:
         return reversed_arrays[0]
     return tuple(reversed_arrays)
+
+
+def _votes(rng, shape, n_classes):
+    """Random votes: a one-hot class scaled by a strength drawn from [0, 1)."""
+    classes = rng.integers(0, n_classes, size=shape)
+    strengths = rng.uniform(0.0, 1.0, size=shape)
+    return np.eye(n_classes)[classes] * strengths[..., np.newaxis]
+
+
+def _vote_sequences(rng, n_sequences, n_steps, n_classes):
+    """Inputs of shape `(n_sequences, n_steps, 2 * n_classes)`: two votes a step."""
+    first = _votes(rng, (n_sequences, n_steps), n_classes)
+    second = _votes(rng, (n_sequences, n_steps), n_classes)
+    return np.concatenate([first, second], axis=-1)
+
+
+def ends_class_task(n_sequences, n_steps=5, n_classes=5, middle_scale=1.0,
+                    seed=0):
+    """Sequences with one class each, decided by their first and last steps.
+
+    Every step holds two *votes* of `C = n_classes` features each: a vote is
+    one class, picked uniformly, written as a one-hot vector scaled by a
+    strength drawn uniformly from [0, 1). So each step has `2 * C`
+    features. The class of a sequence is decided by two of its votes, the
+    first vote of the first step and the second vote of the last step: the
+    stronger one wins, `argmax(x[0, :C] + x[-1, C:])` (when both are for the
+    same class, that class). The votes of the steps in between decide
+    nothing; they are multiplied by `middle_scale`, so a `middle_scale`
+    above 1 makes them louder than the deciding votes.
+
+    Following one of the two deciding votes alone is right when it is the
+    stronger one or when both name the same class, `1/2 + 1/(2C)` of the
+    time (60% for 5 classes). A model that reads left to right reads both,
+    but must carry the first step's vote through all the steps in between
+    before it adds the last one; the backward half of a bidirectional layer
+    reads the first step last.
+    The defaults match the Keras API page's examples: 5 steps of 10
+    features and 5 classes.
+
+    Args:
+        n_sequences: Integer >= 1, the number of sequences.
+        n_steps: Integer >= 2, the number of time steps per sequence.
+            Defaults to `5`.
+        n_classes: Integer >= 2, the number of classes; each step has
+            `2 * n_classes` features. Defaults to `5`.
+        middle_scale: Float >= 0, the factor applied to the votes of the
+            steps between the first and the last. Defaults to `1.0`.
+        seed: Integer >= 0, the seed of the `np.random.default_rng`
+            generator. The same seed gives the same data. Defaults to `0`.
+
+    Returns:
+        A tuple `(x, y)` of float32 arrays: the inputs, of shape
+        `(n_sequences, n_steps, 2 * n_classes)`, and the one-hot classes, of
+        shape `(n_sequences, n_classes)` (ready for
+        `loss="categorical_crossentropy"`; `y.argmax(-1)` gives the class
+        numbers).
+
+    Example:
+
+    >>> x, y = ends_class_task(n_sequences=4, middle_scale=3.0, seed=0)
+    >>> x.shape, y.shape
+    ((4, 5, 10), (4, 5))
+    >>> votes = x[:, 0, :5] + x[:, -1, 5:]
+    >>> bool(np.all(y.argmax(-1) == votes.argmax(-1)))
+    True
+    >>> bool(x[:, 1:-1].max() > 1.0)  # the middle votes are louder
+    True
+    """
+    n_sequences = _check_positive_int("n_sequences", n_sequences, minimum=1)
+    n_steps = _check_positive_int("n_steps", n_steps, minimum=2)
+    n_classes = _check_positive_int("n_classes", n_classes, minimum=2)
+    seed = _check_positive_int("seed", seed, minimum=0)
+    if (isinstance(middle_scale, bool) or not isinstance(middle_scale, numbers.Real)
+            or not middle_scale >= 0):
+        raise ValueError(
+            "`middle_scale` must be a number >= 0. "
+            f"Received: middle_scale={middle_scale!r}"
+        )
+
+    rng = np.random.default_rng(seed)
+    x = _vote_sequences(rng, n_sequences, n_steps, n_classes)
+    x[:, 1:-1] *= middle_scale
+    c = n_classes
+    votes = x[:, 0, :c] + x[:, -1, c:]
+    y = np.eye(c, dtype="float32")[votes.argmax(axis=-1)]
+    return x.astype("float32"), y
+
+
+def neighbour_class_task(n_sequences, n_steps=5, n_classes=5, seed=0):
+    """Sequences with a class at every step, decided by the step's two neighbours.
+
+    Every step holds two *votes* of `C = n_classes` features each, as in
+    `ends_class_task`: a one-hot class scaled by a strength drawn uniformly
+    from [0, 1). The first vote of a step is for the class of the step
+    after it, the second vote for the class of the step before it. So the
+    class of step `t` is decided by the first vote of step `t - 1` and the
+    second vote of step `t + 1`, the stronger one winning,
+    `argmax(x[t - 1, :C] + x[t + 1, C:])`. Beyond either end of the
+    sequence there is no vote (zeros): the first step's class is the class
+    of the second step's second vote, the last step's class that of the
+    step before it.
+
+    A model that reads left to right has not seen `x[t + 1]` when it
+    answers for step `t`. The best it can do is to follow the vote it has:
+    at the first step that is a guess (`1/C`), in the middle it is right
+    `1/2 + 1/(2C)` of the time, at the last step always. For 5 classes and
+    5 steps that is 60% overall. A bidirectional layer sees both votes of
+    every step. The defaults match the Keras API page's examples: 5 steps
+    of 10 features and 5 classes.
+
+    Args:
+        n_sequences: Integer >= 1, the number of sequences.
+        n_steps: Integer >= 2, the number of time steps per sequence.
+            Defaults to `5`.
+        n_classes: Integer >= 2, the number of classes; each step has
+            `2 * n_classes` features. Defaults to `5`.
+        seed: Integer >= 0, the seed of the `np.random.default_rng`
+            generator. The same seed gives the same data. Defaults to `0`.
+
+    Returns:
+        A tuple `(x, y)` of float32 arrays: the inputs, of shape
+        `(n_sequences, n_steps, 2 * n_classes)`, and the one-hot classes of
+        every step, of shape `(n_sequences, n_steps, n_classes)`.
+
+    Example:
+
+    >>> x, y = neighbour_class_task(n_sequences=4, seed=0)
+    >>> x.shape, y.shape
+    ((4, 5, 10), (4, 5, 5))
+    >>> votes = x[:, 0, :5] + x[:, 2, 5:]  # the neighbours' votes for step 1
+    >>> bool(np.all(y[:, 1].argmax(-1) == votes.argmax(-1)))
+    True
+    """
+    n_sequences = _check_positive_int("n_sequences", n_sequences, minimum=1)
+    n_steps = _check_positive_int("n_steps", n_steps, minimum=2)
+    n_classes = _check_positive_int("n_classes", n_classes, minimum=2)
+    seed = _check_positive_int("seed", seed, minimum=0)
+
+    rng = np.random.default_rng(seed)
+    x = _vote_sequences(rng, n_sequences, n_steps, n_classes)
+    c = n_classes
+    padded = np.pad(x, ((0, 0), (1, 1), (0, 0)))  # no votes beyond either end
+    votes = padded[:, :-2, :c] + padded[:, 2:, c:]
+    y = np.eye(c, dtype="float32")[votes.argmax(axis=-1)]
+    return x.astype("float32"), y
