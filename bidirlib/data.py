@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["neighbour_sum_task", "reverse_time", "ends_class_task", "neighbour_class_task"]
+__all__ = ["neighbour_sum_task", "reverse_time", "neighbour_agreement_task", "ends_class_task", "neighbour_class_task"]
 
 
 def _check_positive_int(name, value, minimum=1):
@@ -102,6 +102,56 @@ def reverse_time(*arrays):
     if len(reversed_arrays) == 1:
         return reversed_arrays[0]
     return tuple(reversed_arrays)
+
+
+def neighbour_agreement_task(n_sequences, n_steps, seed=0):
+    """Sequences whose per-step label says whether the two neighbours agree in sign.
+
+    Each input value `x[t]` is drawn from a standard normal distribution.
+    The label of step `t` is 1 when its two neighbours have the same sign,
+    `x[t - 1] * x[t + 1] > 0`, and 0 otherwise; a neighbour beyond either
+    end of the sequence counts as zero, so the first and the last step are
+    always labelled 0.
+
+    The label is an interaction of the two sides, an exclusive-or of two
+    signs: knowing one neighbour says nothing about it (a one-directional
+    model is at chance in the middle of a sequence), and no score of the
+    form `g(past) + h(future)` can be right more than 75% of the time. A
+    bidirectional layer whose merged output goes straight into a linear
+    layer computes such a score with `merge_mode="concat"`, `"sum"` or
+    `"ave"`, but not with `"mul"`, which multiplies the two directions.
+
+    Args:
+        n_sequences: Integer >= 1, the number of sequences.
+        n_steps: Integer >= 2, the number of time steps per sequence.
+        seed: Integer >= 0, the seed of the `np.random.default_rng`
+            generator. The same seed gives the same data. Defaults to `0`.
+
+    Returns:
+        A tuple `(x, y)` of float32 arrays, both of shape
+        `(n_sequences, n_steps, 1)`: the inputs and the 0/1 labels.
+
+    Example:
+
+    >>> x, y = neighbour_agreement_task(n_sequences=4, n_steps=6, seed=0)
+    >>> x.shape, y.shape
+    ((4, 6, 1), (4, 6, 1))
+    >>> padded = np.pad(x[..., 0], ((0, 0), (1, 1)))
+    >>> bool(np.all(y[..., 0] == (padded[:, :-2] * padded[:, 2:] > 0)))
+    True
+    >>> float(y[:, 0].max()), float(y[:, -1].max())
+    (0.0, 0.0)
+    """
+    n_sequences = _check_positive_int("n_sequences", n_sequences, minimum=1)
+    n_steps = _check_positive_int("n_steps", n_steps, minimum=2)
+    seed = _check_positive_int("seed", seed, minimum=0)
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n_sequences, n_steps)).astype("float32")
+    padded = np.pad(x, ((0, 0), (1, 1)))  # a zero beyond each end
+    left, right = padded[:, :-2], padded[:, 2:]
+    y = (left * right > 0).astype("float32")
+    return x[..., np.newaxis], y[..., np.newaxis]
 
 
 def _votes(rng, shape, n_classes):

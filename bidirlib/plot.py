@@ -17,6 +17,8 @@ __all__ = [
     "plot_accuracy_curves",
     "plot_accuracy_per_step",
     "plot_curves",
+    "plot_grouped_bars",
+    "plot_panels",
 ]
 
 #: Colours for the lines of the book's recurring models, by name. Any other
@@ -213,3 +215,207 @@ def plot_accuracy_per_step(
     return plot_curves(accuracies, title=title, xlabel=xlabel, ylabel=ylabel,
                        x_start=0, chance=chance, ylim=ylim, ax=ax,
                        figsize=figsize)
+
+
+def _check_named_values(values, what):
+    """Returns `{name: 1D float64 array}` for a non-empty mapping of sequences."""
+    if not isinstance(values, Mapping) or not values:
+        raise ValueError(
+            f"`{what}` must be a non-empty mapping from a name to a sequence "
+            f"of floats. Received: {values!r}"
+        )
+    arrays = {}
+    for name, sequence in values.items():
+        array = np.asarray(sequence, dtype="float64")
+        if array.ndim != 1 or array.size == 0:
+            raise ValueError(
+                f"Each entry of `{what}` must be a non-empty 1D sequence of "
+                f"floats. Received for {name!r}: an array of shape {array.shape}"
+            )
+        arrays[name] = array
+    return arrays
+
+
+def plot_panels(
+    panels,
+    title,
+    xlabel,
+    ylabel,
+    x_start=0,
+    ncols=None,
+    sharey=True,
+    colours=None,
+    linewidths=None,
+    figsize=None,
+):
+    """Draws small multiples: one panel per entry, each with named lines.
+
+    Every panel shares the x axis (and, by default, the y axis), so the
+    panels can be compared at a glance; one legend for the whole figure
+    names the lines. The i-th value of each line is drawn at
+    `x = x_start + i`.
+
+    Args:
+        panels: Mapping from a panel's title to a mapping from a line's name
+            to a non-empty sequence of floats.
+        title: String, the title of the whole figure.
+        xlabel: String, the label of the x axis (bottom row of panels).
+        ylabel: String, the label of the y axis (first column of panels).
+        x_start: Integer, the x value of each line's first element.
+            Defaults to `0`.
+        ncols: Integer, the number of panels in a row. Defaults to all of
+            them in one row.
+        sharey: Boolean, whether the panels share the y axis. Defaults to
+            `True`.
+        colours: Optional mapping from a line's name to a matplotlib colour.
+            Names not in it get the book's fixed colours (`COLOURS`) or the
+            next colour of matplotlib's cycle.
+        linewidths: Optional mapping from a line's name to its width, to
+            make one line stand out. Defaults to 1.5 for every line.
+        figsize: Optional `(width, height)` in inches. Defaults to 3 inches
+            wide and 2.8 inches high a panel.
+
+    Returns:
+        The matplotlib `Figure`.
+
+    Example:
+
+    >>> fig = plot_panels(
+    ...     {"sum": {"forward": [0.1, 0.2], "merged": [0.3, 0.5]},
+    ...      "mul": {"forward": [0.1, 0.2], "merged": [0.02, 0.06]}},
+    ...     title="Merge modes", xlabel="time step t", ylabel="output")
+    >>> [ax.get_title() for ax in fig.axes]
+    ['sum', 'mul']
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    if not isinstance(panels, Mapping) or not panels:
+        raise ValueError(
+            "`panels` must be a non-empty mapping from a panel title to a "
+            f"mapping of named lines. Received: {panels!r}"
+        )
+    checked = {name: _check_named_values(lines, f"panels[{name!r}]")
+               for name, lines in panels.items()}
+    n = len(checked)
+    ncols = n if ncols is None else int(ncols)
+    if ncols < 1:
+        raise ValueError(f"`ncols` must be a positive integer. Received: ncols={ncols!r}")
+    nrows = math.ceil(n / ncols)
+    if figsize is None:
+        figsize = (3 * ncols, 2.8 * nrows)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, sharex=True,
+                             sharey=sharey, squeeze=False, layout="constrained")
+    colours = dict(colours or {})
+    linewidths = dict(linewidths or {})
+    handles = {}
+    for ax, (panel_title, lines) in zip(axes.flat, checked.items()):
+        for name, values in lines.items():
+            xs = np.arange(x_start, x_start + values.size)
+            (line,) = ax.plot(xs, values, label=str(name), marker="o",
+                              markersize=2.5,
+                              color=colours.get(name, _colour_for(name)),
+                              linewidth=linewidths.get(name, 1.5))
+            handles.setdefault(str(name), line)
+        ax.set_title(panel_title)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    fig.suptitle(title)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+               ncols=len(handles))
+    return fig
+
+
+def plot_grouped_bars(
+    groups,
+    title,
+    ylabel,
+    xlabel="",
+    chance=None,
+    ylim=None,
+    colours=None,
+    annotate=True,
+    ax=None,
+    figsize=(7, 4),
+):
+    """Draws a bar chart with one group of bars for each group of values.
+
+    For example the validation accuracy of several models (the bars) on
+    several tasks (the groups). Every group must name the same bars.
+
+    Args:
+        groups: Mapping from a group's name to a mapping from a bar's name
+            to a float. The bars are drawn in the order of the first group.
+        title: String, the figure's title.
+        ylabel: String, the label of the y axis.
+        xlabel: String, the label of the x axis. Defaults to none.
+        chance: Optional float. When given, a dashed horizontal line marks
+            the value of guessing.
+        ylim: Optional `(bottom, top)` limits of the y axis.
+        colours: Optional mapping from a bar's name to a matplotlib colour.
+        annotate: Boolean, whether to write each bar's value above it
+            (two decimals). Defaults to `True`.
+        ax: Optional matplotlib `Axes` to draw into. Defaults to a new
+            figure.
+        figsize: Tuple `(width, height)` in inches of a new figure.
+
+    Returns:
+        The matplotlib `Figure`.
+
+    Example:
+
+    >>> fig = plot_grouped_bars(
+    ...     {"task A": {"sum": 0.9, "mul": 0.8}, "task B": {"sum": 0.6, "mul": 0.95}},
+    ...     title="Validation accuracy", ylabel="accuracy")
+    >>> [label.get_text() for label in fig.axes[0].get_xticklabels()]
+    ['task A', 'task B']
+    """
+    if not isinstance(groups, Mapping) or not groups:
+        raise ValueError(
+            "`groups` must be a non-empty mapping from a group name to a "
+            f"mapping of bar names to floats. Received: {groups!r}"
+        )
+    bar_names = None
+    for group, bars in groups.items():
+        if not isinstance(bars, Mapping) or not bars:
+            raise ValueError(
+                "Each group must be a non-empty mapping from a bar name to a "
+                f"float. Received for {group!r}: {bars!r}"
+            )
+        if bar_names is None:
+            bar_names = list(bars)
+        elif set(bars) != set(bar_names):
+            raise ValueError(
+                "Every group must name the same bars. "
+                f"Received: {sorted(map(str, bars))} for {group!r}, "
+                f"expected {sorted(map(str, bar_names))}"
+            )
+
+    fig, ax = _new_axes(ax, figsize)
+    colours = dict(colours or {})
+    width = 0.8 / len(bar_names)
+    centres = np.arange(len(groups))
+    for i, bar in enumerate(bar_names):
+        offsets = centres - 0.4 + width * (i + 0.5)
+        heights = [float(bars[bar]) for bars in groups.values()]
+        drawn = ax.bar(offsets, heights, width=width * 0.95, label=str(bar),
+                       color=colours.get(bar, _colour_for(bar)))
+        if annotate:
+            ax.bar_label(drawn, fmt="%.2f", fontsize=8, padding=2)
+    ax.set_xticks(centres, [str(group) for group in groups])
+    if chance is not None:
+        ax.axhline(chance, color="grey", linestyle="--", linewidth=1,
+                   label="chance")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    _finish(ax, title, xlabel, ylabel, legend=False)
+    # Beside the axes, where it cannot hide a bar.
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    ax.grid(False, axis="x")
+    return fig
