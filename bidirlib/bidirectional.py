@@ -148,7 +148,11 @@ class Bidirectional(keras.layers.Layer):
                 sublayer.build(sequences_shape)
         self._copy_pending_backward_weights()
         # Widths that only the input shape reveals (e.g. non-RNN layers) are checked here, before any computation.
-        self.compute_output_shape(sequences_shape)
+        # A layer without compute_output_shape is checked when its outputs are merged instead.
+        try:
+            self.compute_output_shape(sequences_shape)
+        except NotImplementedError:
+            pass
         if self._initial_weights is not None:
             weights, self._initial_weights = self._initial_weights, None
             self._set_initial_weights(weights)
@@ -206,7 +210,7 @@ class Bidirectional(keras.layers.Layer):
     def call(self, sequences, initial_state=None, mask=None, training=None):
         forward_state, backward_state = self._split_initial_state(initial_state)
 
-        fused = self._call_fused(sequences, forward_state, backward_state, mask)
+        fused = self._call_fused(sequences, forward_state, backward_state, mask, training)
         if fused is not None:
             return fused
 
@@ -302,12 +306,14 @@ class Bidirectional(keras.layers.Layer):
     # ------------------------------------------------------------------ fused kernels
 
     def _fused_kind(self, mask, forward_state):
-        """Return ("lstm" or "gru", None) when a fused kernel may be tried, else (None, reason)."""
+        """Return ("lstm" or "gru", None) when a fused path may be tried, else (None, reason).
+
+        A fused path runs both directions at once: Keras's fused kernel (cuDNN, on a GPU) or, where that
+        cannot run, bidirlib's CPU fast path (`bidirlib.fast_path`). This checks what both need.
+        """
         forward, backward = self.forward_layer, self.backward_layer
         if not self.allow_fused:
             return None, "allow_fused is False"
-        if _fused_lstm_kernel is None:
-            return None, "this Keras version has no fused bidirectional kernels"
         if mask is not None:
             return None, "a mask was given"
         if self.stateful:
@@ -318,28 +324,61 @@ class Bidirectional(keras.layers.Layer):
             return None, "the two directions are not both plain LSTM or both plain GRU"
         if forward_state is not None and len(forward_state) != len(forward.state_size):
             return None, "initial_state does not fit the fused kernel"
+        if forward.go_backwards or not backward.go_backwards:
+            # A fused path reads forwards in the first direction; a swapped pair would give other numbers.
+            return None, "the forward layer reads backwards (go_backwards is swapped)"
         fc, bc = forward.cell, backward.cell
-        if forward.use_cudnn not in (True, "auto") or backward.use_cudnn not in (True, "auto"):
-            return None, "use_cudnn is False"
-        if fc.dropout or fc.recurrent_dropout or bc.dropout or bc.recurrent_dropout:
-            return None, "dropout is set"
         if fc.units != bc.units:
             return None, "the two directions have different units"
         if fc.activation is not bc.activation or fc.recurrent_activation is not bc.recurrent_activation:
             return None, "the two directions have different activations"
-        if not (fc.use_bias and bc.use_bias):
-            return None, "a direction has no bias"
-        if kind == "gru" and not (fc.reset_after and bc.reset_after):
-            return None, "reset_after is False"
         if not (forward.built and backward.built):
             return None, "the layers are not built yet"
         return kind, None
 
-    def _call_fused(self, sequences, forward_state, backward_state, mask):
+    def _call_fused(self, sequences, forward_state, backward_state, mask, training=None):
+        from bidirlib import fast_path
+
         kind, reason = self._fused_kind(mask, forward_state)
         self.last_fused_fallback = reason
         if kind is None:
             return None
+        forward, backward = self.forward_layer, self.backward_layer
+        fc, bc = forward.cell, backward.cell
+
+        # 1. Keras's own fused kernel, tried exactly where keras.layers.Bidirectional tries it (cuDNN on a GPU).
+        if _fused_lstm_kernel is None:
+            keras_reason = "this Keras version has no fused bidirectional kernels"
+        elif forward.use_cudnn not in (True, "auto") or backward.use_cudnn not in (True, "auto"):
+            keras_reason = "use_cudnn is False"
+        elif fc.dropout or fc.recurrent_dropout or bc.dropout or bc.recurrent_dropout:
+            keras_reason = "dropout is set"
+        elif not (fc.use_bias and bc.use_bias):
+            keras_reason = "a direction has no bias"
+        elif kind == "gru" and not (fc.reset_after and bc.reset_after):
+            keras_reason = "reset_after is False"
+        else:
+            fused, keras_reason = self._call_keras_kernel(kind, sequences, forward_state, backward_state)
+            if fused is not None:
+                self.last_call_path = f"fused_{kind}"
+                return fused
+
+        # 2. Otherwise bidirlib's CPU fast path for this backend (bidirlib.fast_path), where one was measured faster.
+        name, fast_reason = fast_path.choose_fast_path(kind, forward, backward, sequences, training)
+        if name is None:
+            self.last_fused_fallback = f"Keras's fused kernel: {keras_reason}; bidirlib's fast path: {fast_reason}"
+            return None
+        path, y, y_backward, forward_states, backward_states = fast_path.run_fast_path(
+            name, kind, forward, backward, sequences, forward_state, backward_state, self.return_sequences
+        )
+        self.last_call_path = path
+        self.last_fused_fallback = None
+        y = ops.cast(y, self.compute_dtype)
+        y_backward = ops.cast(y_backward, self.compute_dtype)
+        return self._assemble(y, y_backward, tuple(forward_states) + tuple(backward_states))
+
+    def _call_keras_kernel(self, kind, sequences, forward_state, backward_state):
+        """Return (merged outputs, None) from Keras's fused kernel, or (None, why it could not run)."""
         fc, bc = self.forward_layer.cell, self.backward_layer.cell
         sequences = ops.convert_to_tensor(sequences)
         if forward_state is None:
@@ -367,9 +406,7 @@ class Bidirectional(keras.layers.Layer):
                 **extra,
             )
         except NotImplementedError as error:
-            self.last_fused_fallback = f"the backend has no fused kernel for this case ({error or 'no GPU'})"
-            return None
-        self.last_call_path = f"fused_{kind}"
+            return None, f"the backend has no fused kernel for this case ({error or 'no GPU'})"
         forward_last, forward_sequence, forward_states = forward_out
         backward_last, backward_sequence, backward_states = backward_out
         if self.return_sequences:
@@ -379,7 +416,7 @@ class Bidirectional(keras.layers.Layer):
             y, y_backward = forward_last, backward_last
         y = ops.cast(y, self.compute_dtype)
         y_backward = ops.cast(y_backward, self.compute_dtype)
-        return self._assemble(y, y_backward, tuple(forward_states) + tuple(backward_states))
+        return self._assemble(y, y_backward, tuple(forward_states) + tuple(backward_states)), None
 
     # ------------------------------------------------------------------ masks and states
 

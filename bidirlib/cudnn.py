@@ -46,7 +46,9 @@ def cudnn_eligibility(layer):
     """
     name = layer.name
     if not isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
-        return CudnnEligibility(name, False, (f"it is a {type(layer).__name__}, and cuDNN has only LSTM and GRU",))
+        return CudnnEligibility(
+            name, False, (f"it is a {type(layer).__name__} layer, and cuDNN has only LSTM and GRU",)
+        )
     cell = layer.cell
     reasons = []
     if layer.use_cudnn is False:

@@ -16,6 +16,7 @@ __all__ = [
     "COLOURS",
     "plot_accuracy_curves",
     "plot_accuracy_per_step",
+    "plot_bar_panels",
     "plot_curves",
     "plot_grouped_bars",
     "plot_panels",
@@ -418,4 +419,124 @@ def plot_grouped_bars(
     # Beside the axes, where it cannot hide a bar.
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     ax.grid(False, axis="x")
+    return fig
+
+
+def plot_bar_panels(
+    panels,
+    title,
+    ylabel,
+    spreads=None,
+    lines=None,
+    ncols=None,
+    colours=None,
+    ylim=None,
+    figsize=None,
+):
+    """Draws small multiples of grouped bars, with optional spreads and reference lines.
+
+    For example benchmark ratios: one panel per task and size, one group of
+    bars per backend, one bar per variant, with its interquartile range as
+    a whisker and dashed lines at the values that matter. One legend for
+    the whole figure names the bars and the lines.
+
+    Args:
+        panels: Mapping from a panel's title to a mapping from a group's
+            name to a mapping from a bar's name to a float. A bar missing
+            from a group leaves a gap.
+        title: String, the title of the whole figure.
+        ylabel: String, the label of the y axis (first column of panels).
+        spreads: Optional mapping with the structure of `panels` whose
+            values are `(low, high)` pairs: a whisker is drawn from `low`
+            to `high` over each bar.
+        lines: Optional mapping from a label to a y value: a dashed
+            horizontal line in every panel, named in the legend.
+        ncols: Integer, the number of panels in a row. Defaults to all of
+            them in one row.
+        colours: Optional mapping from a bar's name to a matplotlib colour.
+        ylim: Optional `(bottom, top)` limits of the y axes (shared).
+        figsize: Optional `(width, height)` in inches. Defaults to 4.2
+            inches wide and 3.2 inches high a panel.
+
+    Returns:
+        The matplotlib `Figure`.
+
+    Example:
+
+    >>> fig = plot_bar_panels(
+    ...     {"train": {"jax": {"a": 2.0, "b": 1.0}, "torch": {"a": 2.1, "b": 0.5}}},
+    ...     title="Cost relative to one direction", ylabel="ratio",
+    ...     spreads={"train": {"jax": {"a": (1.9, 2.2), "b": (0.9, 1.1)},
+    ...                        "torch": {"a": (2.0, 2.3), "b": (0.4, 0.6)}}},
+    ...     lines={"one direction": 1.0})
+    >>> [label.get_text() for label in fig.axes[0].get_xticklabels()]
+    ['jax', 'torch']
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(panels, Mapping) or not panels:
+        raise ValueError(
+            "`panels` must be a non-empty mapping from a panel title to a "
+            f"mapping of groups of bars. Received: {panels!r}"
+        )
+    bar_names = []
+    for panel, groups in panels.items():
+        if not isinstance(groups, Mapping) or not groups:
+            raise ValueError(
+                "Each panel must be a non-empty mapping from a group name to "
+                f"a mapping of bar names to floats. Received for {panel!r}: {groups!r}"
+            )
+        for bars in groups.values():
+            if not isinstance(bars, Mapping):
+                raise ValueError(
+                    "Each group must be a mapping from a bar name to a float. "
+                    f"Received in panel {panel!r}: {bars!r}"
+                )
+            bar_names += [name for name in bars if name not in bar_names]
+    n = len(panels)
+    ncols = n if ncols is None else int(ncols)
+    if ncols < 1:
+        raise ValueError(f"`ncols` must be a positive integer. Received: ncols={ncols!r}")
+    nrows = math.ceil(n / ncols)
+    if figsize is None:
+        figsize = (4.2 * ncols, 3.2 * nrows)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, sharey=True,
+                             squeeze=False, layout="constrained")
+    colours = dict(colours or {})
+    spreads = spreads or {}
+    width = 0.8 / len(bar_names)
+    handles = {}
+    for ax, (panel, groups) in zip(axes.flat, panels.items()):
+        centres = np.arange(len(groups))
+        for i, bar in enumerate(bar_names):
+            for centre, (group, bars) in zip(centres, groups.items()):
+                if bar not in bars:
+                    continue
+                x = centre - 0.4 + width * (i + 0.5)
+                drawn = ax.bar(x, float(bars[bar]), width=width * 0.9,
+                               color=colours.get(bar, _colour_for(bar) or f"C{i}"),
+                               label=str(bar))
+                handles.setdefault(str(bar), drawn)
+                spread = spreads.get(panel, {}).get(group, {}).get(bar)
+                if spread is not None:
+                    low, high = (float(v) for v in spread)
+                    ax.plot([x, x], [low, high], color="black", linewidth=1)
+        for j, (label, y) in enumerate((lines or {}).items()):
+            handles.setdefault(
+                str(label),
+                ax.axhline(float(y), color="grey", linewidth=1,
+                           linestyle=("--", ":", "-.")[j % 3], label=str(label)),
+            )
+        ax.set_xticks(centres, [str(group) for group in groups])
+        ax.set_title(panel)
+        ax.grid(True, axis="y", alpha=0.3)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    fig.suptitle(title)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+               ncols=min(len(handles), 4))
     return fig

@@ -1,0 +1,241 @@
+"""The CPU fast path of a bidirectional LSTM or GRU: which kernel runs both directions, and why.
+
+`bidirlib.Bidirectional` runs a plain `LSTM` or `GRU` pair (same units and activations, no mask, not
+stateful) on a *fused path* when it can: first Keras's own fused kernel (cuDNN, on a GPU), exactly where
+`keras.layers.Bidirectional` tries it; on a CPU, where Keras has none, the one this module picks for the
+backend. Each choice was measured (`bench/bench_bidirectional.py`) against the two separate layers, and kept
+only where it was faster:
+
+- PyTorch: PyTorch's own bidirectional LSTM/GRU kernel (`torch.lstm`/`torch.gru`, what `nn.LSTM` runs),
+  whose loop over time is C++ instead of Python, for the standard cells (`tanh`/`sigmoid`, a GRU with
+  `reset_after=True`); for other cells, while gradients are recorded, the stacked loop of
+  `bidirlib.stacked`, which halves the operations (and the gradient bookkeeping) per step.
+- TensorFlow: the two separate layers. TensorFlow runs their two independent loops at the same time, on two
+  cores when it has them; one stacked loop measured slower.
+- JAX: the two separate layers. XLA compiles each loop into tight code whose time is arithmetic, so a stacked
+  loop, which does the same arithmetic, measured no faster.
+
+Every fast path computes the same numbers as the two layers (to rounding, well within 1e-5). Switch it off
+with `layer.allow_fused = False`, or everywhere with the environment variable `BIDIRLIB_FAST_PATH=off`;
+`BIDIRLIB_FAST_PATH=stacked` runs the stacked loop on every backend (to test it or compare it). After a call,
+`layer.last_call_path` names the path that ran.
+"""
+
+import os
+
+import keras
+from keras import ops
+
+from bidirlib.stacked import stacked_loop
+
+#: The environment variable that picks the fast path: "auto" (the default), "stacked" or "off".
+MODE_VARIABLE = "BIDIRLIB_FAST_PATH"
+MODES = ("auto", "stacked", "off")
+
+
+def fast_path_mode():
+    """The mode set by `BIDIRLIB_FAST_PATH`: `"auto"` (default), `"stacked"` or `"off"`.
+
+    Returns:
+        One of `MODES`.
+
+    Example:
+
+    >>> import os
+    >>> from bidirlib.fast_path import fast_path_mode
+    >>> os.environ.pop("BIDIRLIB_FAST_PATH", None) and None
+    >>> fast_path_mode()
+    'auto'
+    """
+    mode = os.environ.get(MODE_VARIABLE, "auto").strip().lower() or "auto"
+    if mode in ("0", "false", "no"):
+        mode = "off"
+    if mode not in MODES:
+        raise ValueError(f"The environment variable {MODE_VARIABLE} must be one of {MODES}. Received: {mode!r}.")
+    return mode
+
+
+def choose_fast_path(kind, forward_layer, backward_layer, sequences, training=None):
+    """Pick the CPU fast path for a plain LSTM or GRU pair, or say why there is none.
+
+    The caller has checked what every fused path needs (both plain `LSTM` or both plain `GRU`, the same units
+    and activations, no mask, not stateful, built, the forward layer reading forwards).
+
+    Args:
+        kind: `"lstm"` or `"gru"`.
+        forward_layer: the built forward layer.
+        backward_layer: the built backward layer of the same type.
+        sequences: the input tensor (its dtype and device matter).
+        training: the call's `training` argument; dropout only acts when it is true.
+
+    Returns:
+        `(name, None)` with `name` `"torch_kernel"` or `"stacked"`, or `(None, reason)`.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> from bidirlib.fast_path import choose_fast_path
+    >>> forward = keras.layers.GRU(4, dropout=0.5)
+    >>> backward = keras.layers.GRU(4, dropout=0.5, go_backwards=True)
+    >>> x = np.zeros((2, 3, 5), "float32")
+    >>> choose_fast_path("gru", forward, backward, x, training=True)
+    (None, 'dropout is set and training is on')
+    """
+    mode = fast_path_mode()
+    if mode == "off":
+        return None, f"the environment variable {MODE_VARIABLE} is 'off'"
+    fc, bc = forward_layer.cell, backward_layer.cell
+    training_on = training is not None and training is not False
+    if training_on and any((fc.dropout, fc.recurrent_dropout, bc.dropout, bc.recurrent_dropout)):
+        return None, "dropout is set and training is on"
+    if kind == "gru" and fc.reset_after != bc.reset_after:
+        return None, "the two directions differ in reset_after"
+    if fc.use_bias != bc.use_bias:
+        return None, "one direction has a bias and the other has not"
+    if fc.compute_dtype != bc.compute_dtype:
+        return None, "the two directions compute in different dtypes"
+    if _on_accelerator(sequences):
+        return None, "bidirlib's fast paths are for the CPU; on a GPU each direction runs its own kernel"
+    if mode == "stacked":
+        return "stacked", None
+    backend = keras.backend.backend()
+    dtype = str(fc.compute_dtype)
+    standard = _is(fc.activation, "tanh") and _is(fc.recurrent_activation, "sigmoid")
+    if backend == "torch":
+        if standard and dtype in ("float32", "float64") and (kind == "lstm" or fc.reset_after):
+            return "torch_kernel", None
+        import torch
+
+        if torch.is_grad_enabled():
+            return "stacked", None
+        return None, "on PyTorch without gradients, the stacked loop measured no faster than two loops"
+    if backend == "tensorflow":
+        return None, "on TensorFlow, the two layers' loops, which run at the same time, measured fastest"
+    if backend == "jax":
+        return None, "on JAX, the two layers' compiled loops measured as fast as a stacked loop"
+    return None, f"no fast path for the {backend} backend"
+
+
+def run_fast_path(name, kind, forward_layer, backward_layer, sequences, forward_state, backward_state, return_sequences):
+    """Run the fast path `name` (from `choose_fast_path`) over `sequences`.
+
+    Args:
+        name: `"torch_kernel"` or `"stacked"`.
+        kind: `"lstm"` or `"gru"`.
+        forward_layer: the built forward layer.
+        backward_layer: the built backward layer.
+        sequences: a tensor of shape `(batch, timesteps, features)`.
+        forward_state: the forward layer's initial states (`[h, c]` or `[h]`), or None for zeros.
+        backward_state: the same for the backward layer.
+        return_sequences: whether to return the outputs at every step or only the last one.
+
+    Returns:
+        `(path, y_forward, y_backward, forward_states, backward_states)`: `path` is what
+        `Bidirectional.last_call_path` reports (`"torch_lstm"`, `"torch_gru"`, `"stacked_lstm"` or
+        `"stacked_gru"`); the backward output is in the input's time order.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> from bidirlib.fast_path import run_fast_path
+    >>> forward = keras.layers.GRU(3, return_sequences=True)
+    >>> backward = keras.layers.GRU(3, return_sequences=True, go_backwards=True)
+    >>> x = np.random.default_rng(0).normal(size=(2, 5, 4)).astype("float32")
+    >>> _ = forward(x), backward(x)  # build both
+    >>> path, y_f, y_b, _, _ = run_fast_path("stacked", "gru", forward, backward, x, None, None, True)
+    >>> path, tuple(y_f.shape), tuple(y_b.shape)
+    ('stacked_gru', (2, 5, 3), (2, 5, 3))
+    """
+    fc, bc = forward_layer.cell, backward_layer.cell
+    dtype = fc.compute_dtype
+    sequences = ops.cast(ops.convert_to_tensor(sequences), dtype)
+    n_states = 2 if kind == "lstm" else 1
+    states, zeros = [], None
+    for given in (forward_state, backward_state):
+        if not given:
+            if zeros is None:
+                zeros = ops.zeros((ops.shape(sequences)[0], fc.units), dtype=dtype)
+            given = [zeros] * n_states
+        states.append([ops.cast(ops.convert_to_tensor(s), dtype) for s in given])
+    if name == "torch_kernel":
+        return (f"torch_{kind}",) + _torch_kernel(kind, fc, bc, sequences, states, return_sequences)
+    if name == "stacked":
+        outputs = stacked_loop(kind, fc, bc, sequences, states, return_sequences, unroll=forward_layer.unroll)
+        return (f"stacked_{kind}",) + outputs
+    raise ValueError(f"`name` must be 'torch_kernel' or 'stacked'. Received: {name!r}.")
+
+
+# ---------------------------------------------------------------------- PyTorch's own kernel
+
+
+def _torch_kernel(kind, fc, bc, sequences, states, return_sequences):
+    """PyTorch's bidirectional LSTM/GRU kernel (`torch.lstm`/`torch.gru`, as `nn.LSTM` calls it)."""
+    import torch
+
+    dtype, device = sequences.dtype, sequences.device
+    params = []
+    for cell in (fc, bc):
+        kernel = ops.convert_to_tensor(cell.kernel).to(dtype)
+        recurrent = ops.convert_to_tensor(cell.recurrent_kernel).to(dtype)
+        gates = kernel.shape[-1]
+        input_bias = recurrent_bias = None
+        if cell.use_bias:
+            bias = ops.convert_to_tensor(cell.bias).to(dtype)
+            input_bias, recurrent_bias = (bias[0], bias[1]) if bias.dim() == 2 else (bias, None)
+        if input_bias is None:
+            input_bias = torch.zeros(gates, dtype=dtype, device=device)
+        if recurrent_bias is None:
+            recurrent_bias = torch.zeros(gates, dtype=dtype, device=device)
+        if kind == "gru":
+            # Keras orders a GRU's gates (update, reset, candidate); PyTorch orders them (reset, update, candidate).
+            kernel, recurrent, input_bias, recurrent_bias = (
+                torch.cat([w.chunk(3, dim=-1)[i] for i in (1, 0, 2)], dim=-1)
+                for w in (kernel, recurrent, input_bias, recurrent_bias)
+            )
+        params += [kernel.T, recurrent.T, input_bias, recurrent_bias]
+    h0 = torch.stack([states[0][0], states[1][0]])
+    train = torch.is_grad_enabled()
+    if kind == "lstm":
+        c0 = torch.stack([states[0][1], states[1][1]])
+        # (input, (h0, c0), params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
+        outputs, h_n, c_n = torch.lstm(sequences, (h0, c0), params, True, 1, 0.0, train, True, True)
+        states_f, states_b = [h_n[0], c_n[0]], [h_n[1], c_n[1]]
+    else:
+        outputs, h_n = torch.gru(sequences, h0, params, True, 1, 0.0, train, True, True)
+        states_f, states_b = [h_n[0]], [h_n[1]]
+    if not return_sequences:
+        return h_n[0], h_n[1], states_f, states_b
+    # (batch, time, 2 * units): forward half first; PyTorch returns the backward half in input order.
+    units = fc.units
+    return outputs[..., :units], outputs[..., units:], states_f, states_b
+
+
+# ---------------------------------------------------------------------- where the computation runs
+
+
+def _is(function, name):
+    return function is keras.activations.get(name) or getattr(function, "__name__", None) == name
+
+
+def _on_accelerator(sequences):
+    """Whether this computation runs on a GPU (or another accelerator) rather than the CPU."""
+    backend = keras.backend.backend()
+    try:
+        if backend == "torch":
+            device = getattr(sequences, "device", None)
+            if hasattr(device, "type"):  # a torch tensor
+                return device.type != "cpu"
+            from keras.src.backend.torch.core import get_device
+
+            return get_device() != "cpu"
+        if backend == "jax":
+            import jax
+
+            return jax.default_backend() != "cpu"
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return bool(tf.config.list_logical_devices("GPU"))
+    except Exception:  # pragma: no cover - a backend we cannot ask: assume a CPU
+        return False
+    return False

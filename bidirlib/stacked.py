@@ -1,0 +1,164 @@
+"""Both directions of a bidirectional LSTM or GRU in one recurrent loop, their weights stacked on a direction axis.
+
+Run as two layers, a bidirectional LSTM pays for a recurrent loop twice. Here the forward and the backward
+cell's weights are stacked along a leading *direction* axis of size 2; one matrix product projects the inputs
+of both directions, the backward half is reversed in time, and ONE loop carries a state of shape
+`(2, batch, units)`: each step does one batched matrix product and one set of gate operations for both
+directions. The numbers are those of the two separate layers, to rounding.
+
+This halves the number of operations per step, not the arithmetic. It pays where each operation has a fixed
+cost that dwarfs its arithmetic, as in PyTorch's eager mode, where every operation (and its gradient) goes
+through Python; `bidirlib.fast_path` decides where it runs.
+"""
+
+import keras
+from keras import ops
+
+try:  # The generic recurrent loop every Keras RNN layer uses (a `scan`/`while_loop` on the backend).
+    from keras.src.backend import rnn as _backend_rnn
+except ImportError:  # pragma: no cover - every Keras 3 has it
+    _backend_rnn = None
+
+
+def stacked_loop(kind, forward_cell, backward_cell, sequences, states, return_sequences=True, unroll=False):
+    """Run a forward and a backward `LSTMCell` (or `GRUCell`) over `sequences` in one loop.
+
+    Args:
+        kind: `"lstm"` or `"gru"`.
+        forward_cell: the built forward `keras.layers.LSTMCell` or `keras.layers.GRUCell`.
+        backward_cell: a built cell of the same type, units, activations, `use_bias` (and `reset_after`).
+        sequences: a tensor of shape `(batch, timesteps, features)` in the cells' compute dtype.
+        states: `[forward_states, backward_states]`, each a list of `(batch, units)` tensors (`[h, c]` for an
+            LSTM, `[h]` for a GRU).
+        return_sequences: whether to return the outputs at every step or only the last one.
+        unroll: whether to unroll the loop (it needs a known number of steps).
+
+    Returns:
+        `(y_forward, y_backward, forward_states, backward_states)`. With `return_sequences` the outputs are
+        `(batch, timesteps, units)` and the backward one is in the input's time order (its step t holds the
+        backward state after reading x[T-1], ..., x[t]); without it, `(batch, units)`: each direction's last
+        output.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> from bidirlib.stacked import stacked_loop
+    >>> forward = keras.layers.LSTM(3, return_sequences=True)
+    >>> backward = keras.layers.LSTM(3, return_sequences=True, go_backwards=True)
+    >>> x = np.random.default_rng(0).normal(size=(2, 5, 4)).astype("float32")
+    >>> y_forward = keras.ops.convert_to_numpy(forward(x))
+    >>> y_backward = np.flip(keras.ops.convert_to_numpy(backward(x)), axis=1)  # back in input order
+    >>> zeros = [np.zeros((2, 3), "float32")] * 2
+    >>> y_f, y_b, _, _ = stacked_loop("lstm", forward.cell, backward.cell, x, [zeros, zeros])
+    >>> y_f, y_b = keras.ops.convert_to_numpy(y_f), keras.ops.convert_to_numpy(y_b)
+    >>> bool(np.allclose(y_f, y_forward, atol=1e-5) and np.allclose(y_b, y_backward, atol=1e-5))
+    True
+    """
+    dtype = sequences.dtype
+    kernel, recurrent, input_bias, recurrent_bias = _stacked_weights(forward_cell, backward_cell, dtype)
+    # The backward direction reads the sequence reversed: reverse the inputs (features wide, cheaper than
+    # the projections, 4 or 3 units wide), then ONE batched matrix product projects both directions, straight
+    # into the (2, time, batch, gates) layout the loop reads.
+    time_major = ops.transpose(sequences, (1, 0, 2))
+    steps, batch, features = ops.shape(time_major)
+    both = ops.stack([time_major, ops.flip(time_major, axis=0)])  # (2, time, batch, features)
+    inputs = ops.matmul(ops.reshape(both, (2, -1, features)), kernel)  # (2, time * batch, gates)
+    if input_bias is not None:
+        inputs = inputs + ops.expand_dims(input_bias, 1)
+    inputs = ops.reshape(inputs, (2, steps, batch, kernel.shape[-1]))
+    initial = [ops.stack([f, b]) for f, b in zip(*states)]  # each (2, batch, units)
+    if recurrent_bias is not None:
+        recurrent_bias = ops.expand_dims(recurrent_bias, 1)  # (2, 1, gates)
+
+    cell = forward_cell
+    if kind == "lstm":
+        step = _lstm_step(recurrent, cell.activation, cell.recurrent_activation)
+    else:
+        step = _gru_step(recurrent, recurrent_bias, cell.activation, cell.recurrent_activation, cell.reset_after)
+    if keras.backend.backend() == "torch":
+        # PyTorch runs eagerly: a plain Python loop is what Keras's loop does too, without its bookkeeping.
+        last, outputs, final = _python_loop(step, inputs, initial, return_sequences)
+    else:
+        last, outputs, final = _backend_rnn(
+            step, inputs, initial, unroll=bool(unroll), return_all_outputs=return_sequences
+        )
+    states_f = [s[0] for s in final]
+    states_b = [s[1] for s in final]
+    if return_sequences:
+        # (2, time, batch, units) -> per direction (batch, time, units), the backward one back in input order.
+        y_f = ops.transpose(outputs[0], (1, 0, 2))
+        y_b = ops.flip(ops.transpose(outputs[1], (1, 0, 2)), axis=1)
+    else:
+        y_f, y_b = last[0], last[1]
+    return y_f, y_b, states_f, states_b
+
+
+def _python_loop(step, inputs, states, return_sequences):
+    """`(last output, all outputs (2, time, batch, units) or None, final states)` of `step` over axis 1."""
+    outputs = []
+    output = None
+    # unstack, not inputs[:, t]: the gradient of T slices would be T full-size tensors.
+    for inputs_t in ops.unstack(inputs, axis=1):
+        output, states = step(inputs_t, states)
+        if return_sequences:
+            outputs.append(output)
+    return output, (ops.stack(outputs, axis=1) if return_sequences else None), states
+
+
+def _stacked_weights(fc, bc, dtype):
+    """Kernels stacked on a leading direction axis: input (2, features, gates), recurrent (2, units, gates)."""
+    kernel = ops.stack([ops.cast(fc.kernel, dtype), ops.cast(bc.kernel, dtype)])
+    recurrent = ops.stack([ops.cast(fc.recurrent_kernel, dtype), ops.cast(bc.recurrent_kernel, dtype)])
+    input_bias = recurrent_bias = None
+    if fc.use_bias:
+        fb, bb = ops.cast(fc.bias, dtype), ops.cast(bc.bias, dtype)
+        if len(fb.shape) == 2:  # GRU with reset_after: row 0 for the inputs, row 1 for the recurrent part
+            input_bias = ops.stack([fb[0], bb[0]])
+            recurrent_bias = ops.stack([fb[1], bb[1]])
+        else:
+            input_bias = ops.stack([fb, bb])
+    return kernel, recurrent, input_bias, recurrent_bias
+
+
+def _lstm_step(recurrent, activation, recurrent_activation):
+    """One LSTM step for both directions, the gates in Keras's order (input, forget, cell, output).
+
+    Python's operators and slices act on the backend's tensors directly: on an eager backend each step costs a
+    few operations, not a few `keras.ops` dispatches.
+    """
+    units = recurrent.shape[1]
+
+    def step(projected_t, states):
+        h, c = states[0], states[1]
+        z = projected_t + h @ recurrent  # (2, batch, 4*units): both directions in one batched product
+        i = recurrent_activation(z[..., :units])
+        f = recurrent_activation(z[..., units : 2 * units])
+        c = f * c + i * activation(z[..., 2 * units : 3 * units])
+        h = recurrent_activation(z[..., 3 * units :]) * activation(c)
+        return h, [h, c]
+
+    return step
+
+
+def _gru_step(recurrent, recurrent_bias, activation, recurrent_activation, reset_after):
+    """One GRU step for both directions, the gates in Keras's order (update, reset, candidate)."""
+    units = recurrent.shape[1]
+
+    def step(projected_t, states):
+        h = states[0]
+        if reset_after:
+            inner = h @ recurrent
+            if recurrent_bias is not None:
+                inner = inner + recurrent_bias
+        else:
+            inner = h @ recurrent[..., : 2 * units]
+        z = recurrent_activation(projected_t[..., :units] + inner[..., :units])
+        r = recurrent_activation(projected_t[..., units : 2 * units] + inner[..., units : 2 * units])
+        if reset_after:
+            r_h = r * inner[..., 2 * units :]
+        else:
+            r_h = (r * h) @ recurrent[..., 2 * units :]
+        h = z * h + (1 - z) * activation(projected_t[..., 2 * units :] + r_h)
+        return h, [h]
+
+    return step
