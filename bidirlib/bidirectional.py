@@ -406,7 +406,7 @@ class Bidirectional(keras.layers.Layer):
                 **extra,
             )
         except NotImplementedError as error:
-            return None, f"the backend has no fused kernel for this case ({error or 'no GPU'})"
+            return None, f"the backend has no fused kernel for this case ({str(error) or 'no GPU'})"
         forward_last, forward_sequence, forward_states = forward_out
         backward_last, backward_sequence, backward_states = backward_out
         if self.return_sequences:
