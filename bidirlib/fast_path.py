@@ -10,8 +10,14 @@ only where it was faster:
   whose loop over time is C++ instead of Python, for the standard cells (`tanh`/`sigmoid`, a GRU with
   `reset_after=True`); for other cells, while gradients are recorded, the stacked loop of
   `bidirlib.stacked`, which halves the operations (and the gradient bookkeeping) per step.
-- TensorFlow: the two separate layers. TensorFlow runs their two independent loops at the same time, on two
-  cores when it has them; one stacked loop measured slower.
+- TensorFlow: for a small LSTM with the standard activations (see `BLOCK_LSTM_MAX_WEIGHTS` and
+  `BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS`), TensorFlow's own sequence kernel `BlockLSTM` (the kernel behind
+  TF1's `LSTMBlockFusedCell`), once per direction: each runs its whole loop in C++, without a graph
+  operation per step, and TensorFlow runs the two at the same time, on two cores when it has them. For
+  larger LSTMs, where the arithmetic and not the per-operation cost dominates, the two separate layers
+  measured faster. Its newer twin `BlockLSTMV2` (Keras's gate order) is not used: its gradient is wrong in
+  TensorFlow 2.21. For a GRU there is no such kernel; the two separate layers, which TensorFlow also runs
+  at the same time, measured faster than one stacked loop.
 - JAX: the two separate layers. XLA compiles each loop into tight code whose time is arithmetic, so a stacked
   loop, which does the same arithmetic, measured no faster (within a few percent for a GRU, up to 2.5 times
   slower for an LSTM).
@@ -32,6 +38,14 @@ from bidirlib.stacked import stacked_loop
 #: The environment variable that picks the fast path: "auto" (the default), "stacked" or "off".
 MODE_VARIABLE = "BIDIRLIB_FAST_PATH"
 MODES = ("auto", "stacked", "off")
+#: On TensorFlow, BlockLSTM is picked only for a small LSTM: a weight matrix `(features + units) x 4 units`
+#: of at most this many numbers... (its training step lost at every size with 81,920 or more)
+BLOCK_LSTM_MAX_WEIGHTS = 2**16
+#: ...and at most this many multiply-adds per step and direction (batch x weights). In a sweep of batch 8-256,
+#: units 32-128 and features 32-128 (`bench/sweep_block_lstm.py`), these two limits kept BlockLSTM out of
+#: every case where its training step was slower than the two layers', and left it out of one where it
+#: was faster.
+BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS = 2**20
 
 
 def fast_path_mode():
@@ -56,6 +70,18 @@ def fast_path_mode():
     return mode
 
 
+def step_multiply_adds(batch, features, units):
+    """Multiply-adds of one LSTM step in one direction: `batch x (features + units) x 4 units`.
+
+    Example:
+
+    >>> from bidirlib.fast_path import step_multiply_adds
+    >>> step_multiply_adds(32, 32, 64)  # the tutorial size: 32 sequences, 32 features, 64 units
+    786432
+    """
+    return batch * (features + units) * 4 * units
+
+
 def choose_fast_path(kind, forward_layer, backward_layer, sequences, training=None):
     """Pick the CPU fast path for a plain LSTM or GRU pair, or say why there is none.
 
@@ -70,7 +96,7 @@ def choose_fast_path(kind, forward_layer, backward_layer, sequences, training=No
         training: the call's `training` argument; dropout only acts when it is true.
 
     Returns:
-        `(name, None)` with `name` `"torch_kernel"` or `"stacked"`, or `(None, reason)`.
+        `(name, None)` with `name` `"torch_kernel"`, `"tf_block_lstm"` or `"stacked"`, or `(None, reason)`.
 
     Example:
 
@@ -111,7 +137,30 @@ def choose_fast_path(kind, forward_layer, backward_layer, sequences, training=No
             return "stacked", None
         return None, "on PyTorch without gradients, the stacked loop measured slower than two loops at larger sizes"
     if backend == "tensorflow":
-        return None, "on TensorFlow, the two layers' loops, which run at the same time, measured fastest"
+        if kind == "gru":
+            return None, "on TensorFlow, a GRU's two loops, which run at the same time, measured fastest"
+        if not standard:
+            return None, "TensorFlow's BlockLSTM kernel computes only the tanh/sigmoid LSTM"
+        if dtype != "float32":
+            return None, f"TensorFlow's BlockLSTM kernel is used for float32 only, not {dtype}"
+        if _in_xla_function():
+            return None, "TensorFlow's BlockLSTM kernel cannot run in an XLA-compiled function (jit_compile=True)"
+        batch, features = sequences.shape[0], sequences.shape[-1]
+        if batch is None or features is None:
+            return None, "on TensorFlow, BlockLSTM is picked by the batch size, which is unknown where the call is traced"
+        weights = (features + fc.units) * 4 * fc.units
+        if weights > BLOCK_LSTM_MAX_WEIGHTS:
+            return None, (
+                f"on TensorFlow with {weights:,} numbers in a direction's weights (over {BLOCK_LSTM_MAX_WEIGHTS:,}), "
+                "the two layers' loops measured faster than BlockLSTM"
+            )
+        work = step_multiply_adds(batch, features, fc.units)
+        if work > BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS:
+            return None, (
+                f"on TensorFlow at {work:,} multiply-adds a step (over {BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS:,}), "
+                "the two layers' loops measured faster than BlockLSTM"
+            )
+        return "tf_block_lstm", None
     if backend == "jax":
         return None, "on JAX, a stacked loop measured no faster than the two layers' compiled loops"
     return None, f"no fast path for the {backend} backend"
@@ -121,7 +170,7 @@ def run_fast_path(name, kind, forward_layer, backward_layer, sequences, forward_
     """Run the fast path `name` (from `choose_fast_path`) over `sequences`.
 
     Args:
-        name: `"torch_kernel"` or `"stacked"`.
+        name: `"torch_kernel"`, `"tf_block_lstm"` or `"stacked"`.
         kind: `"lstm"` or `"gru"`.
         forward_layer: the built forward layer.
         backward_layer: the built backward layer.
@@ -132,8 +181,8 @@ def run_fast_path(name, kind, forward_layer, backward_layer, sequences, forward_
 
     Returns:
         `(path, y_forward, y_backward, forward_states, backward_states)`: `path` is what
-        `Bidirectional.last_call_path` reports (`"torch_lstm"`, `"torch_gru"`, `"stacked_lstm"` or
-        `"stacked_gru"`); the backward output is in the input's time order.
+        `Bidirectional.last_call_path` reports (`"torch_lstm"`, `"torch_gru"`, `"tf_block_lstm"`,
+        `"stacked_lstm"` or `"stacked_gru"`); the backward output is in the input's time order.
 
     Example:
 
@@ -160,10 +209,12 @@ def run_fast_path(name, kind, forward_layer, backward_layer, sequences, forward_
         states.append([ops.cast(ops.convert_to_tensor(s), dtype) for s in given])
     if name == "torch_kernel":
         return (f"torch_{kind}",) + _torch_kernel(kind, fc, bc, sequences, states, return_sequences)
+    if name == "tf_block_lstm":
+        return ("tf_block_lstm",) + _tf_block_lstm(fc, bc, sequences, states, return_sequences)
     if name == "stacked":
         outputs = stacked_loop(kind, fc, bc, sequences, states, return_sequences, unroll=forward_layer.unroll)
         return (f"stacked_{kind}",) + outputs
-    raise ValueError(f"`name` must be 'torch_kernel' or 'stacked'. Received: {name!r}.")
+    raise ValueError(f"`name` must be 'torch_kernel', 'tf_block_lstm' or 'stacked'. Received: {name!r}.")
 
 
 # ---------------------------------------------------------------------- PyTorch's own kernel
@@ -209,6 +260,64 @@ def _torch_kernel(kind, fc, bc, sequences, states, return_sequences):
     # (batch, time, 2 * units): forward half first; PyTorch returns the backward half in input order.
     units = fc.units
     return outputs[..., :units], outputs[..., units:], states_f, states_b
+
+
+# ---------------------------------------------------------------------- TensorFlow's own kernel
+
+
+def _tf_block_lstm(fc, bc, sequences, states, return_sequences):
+    """Each direction through TensorFlow's `BlockLSTM` kernel (whole sequence in one op); TF runs both at once."""
+    import tensorflow as tf
+
+    dtype = sequences.dtype
+    time_major = tf.transpose(sequences, (1, 0, 2))
+    steps = tf.cast(tf.shape(time_major)[0], tf.int64)
+    results = []
+    for cell, (h0, c0), reverse in ((fc, states[0], False), (bc, states[1], True)):
+        units = cell.units
+        weights = tf.concat([tf.cast(cell.kernel, dtype), tf.cast(cell.recurrent_kernel, dtype)], axis=0)
+        bias = tf.cast(cell.bias, dtype) if cell.use_bias else tf.zeros((4 * units,), dtype)
+        no_peephole = tf.zeros((units,), dtype)
+        _, cell_states, _, _, _, _, outputs = tf.raw_ops.BlockLSTM(
+            seq_len_max=steps,
+            x=tf.reverse(time_major, [0]) if reverse else time_major,
+            cs_prev=c0,
+            h_prev=h0,
+            w=_keras_to_block_gate_order(weights),
+            wci=no_peephole,
+            wcf=no_peephole,
+            wco=no_peephole,
+            b=_keras_to_block_gate_order(bias),
+            forget_bias=0.0,  # Keras puts any forget bias into the bias weights
+            cell_clip=-1.0,  # no clipping (the kernel's default clips cell states to +-3)
+            use_peephole=False,
+        )
+        # (time, batch, units); the backward direction's steps are in reading order, last input first.
+        results.append((outputs, [outputs[-1], cell_states[-1]]))
+    (outputs_f, states_f), (outputs_b, states_b) = results
+    if not return_sequences:
+        return states_f[0], states_b[0], states_f, states_b
+    y_f = tf.transpose(outputs_f, (1, 0, 2))
+    y_b = tf.reverse(tf.transpose(outputs_b, (1, 0, 2)), [1])
+    return y_f, y_b, states_f, states_b
+
+
+def _keras_to_block_gate_order(weights):
+    """Keras orders an LSTM's gates (input, forget, cell, output); BlockLSTM wants (input, cell, forget, output)."""
+    import tensorflow as tf
+
+    i, f, c, o = tf.split(weights, 4, axis=-1)
+    return tf.concat([i, c, f, o], axis=-1)
+
+
+def _in_xla_function():
+    """Whether TensorFlow is tracing a function that XLA compiles (`jit_compile=True`)."""
+    try:
+        from tensorflow.python.framework import ops as tf_ops
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # pragma: no cover - a TensorFlow without these internals: assume XLA, stay safe
+        return True
+    return bool(control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph()))
 
 
 # ---------------------------------------------------------------------- where the computation runs

@@ -31,6 +31,8 @@ def expected_path(mode, kind, standard=True):
         return f"stacked_{kind}"
     if BACKEND == "torch":
         return f"torch_{kind}" if standard else f"stacked_{kind}"
+    if BACKEND == "tensorflow" and kind == "lstm" and standard:
+        return "tf_block_lstm"
     return "separate"
 
 
@@ -336,7 +338,7 @@ def test_choose_fast_path_on_this_backend(mode):
         assert name is None and reason
     else:
         assert reason is None
-        assert {"stacked_lstm": "stacked", "torch_lstm": "torch_kernel"}[path] == name
+        assert {"stacked_lstm": "stacked", "torch_lstm": "torch_kernel", "tf_block_lstm": "tf_block_lstm"}[path] == name
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's autograd switch")
@@ -352,3 +354,64 @@ def test_torch_runs_the_stacked_loop_only_while_recording_gradients():
     assert wrapper.last_call_path == "separate"
     assert "without gradients" in wrapper.last_fused_fallback
     np.testing.assert_allclose(recorded[0], inferred[0], atol=ATOL)
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's XLA switch")
+def test_xla_compiled_functions_take_the_separate_path_on_tensorflow(monkeypatch):
+    """BlockLSTM has no XLA kernel: under jit_compile=True the wrapper runs the two layers, with Keras's numbers."""
+    import tensorflow as tf
+
+    monkeypatch.setenv(fast_path.MODE_VARIABLE, "auto")
+    reference, ours = make_pair(lambda: make_layer("lstm", return_sequences=True))
+    x = random_sequences()
+    expected = to_numpy(reference(x))
+    ours(x)
+    copy_weights(reference, ours)
+    compiled = tf.function(lambda inputs: ours(inputs), jit_compile=True)
+    np.testing.assert_allclose(to_numpy(compiled(x)), expected, atol=ATOL)
+    assert ours.last_call_path == "separate"
+    assert "XLA" in ours.last_fused_fallback
+    ours(x)
+    assert ours.last_call_path == "tf_block_lstm"
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's BlockLSTM kernel")
+def test_block_lstm_is_used_for_float32_only(monkeypatch):
+    monkeypatch.setenv(fast_path.MODE_VARIABLE, "auto")
+    forward = make_layer("lstm", dtype="float64")
+    backward = make_layer("lstm", dtype="float64", go_backwards=True, name="backward")
+    name, reason = fast_path.choose_fast_path("lstm", forward, backward, random_sequences().astype("float64"))
+    assert name is None and "float32 only" in reason
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's BlockLSTM kernel")
+@pytest.mark.parametrize(
+    "batch, features, units, picked",
+    [(32, 32, 64, True), (16, 128, 64, True), (32, 128, 64, False), (8, 32, 128, False), (256, 32, 128, False)],
+)
+def test_block_lstm_is_picked_by_the_work_of_a_step(batch, features, units, picked, monkeypatch):
+    monkeypatch.setenv(fast_path.MODE_VARIABLE, "auto")
+    forward = make_layer("lstm", units=units)
+    backward = make_layer("lstm", units=units, go_backwards=True, name="backward")
+    x = np.zeros((batch, 5, features), "float32")
+    name, reason = fast_path.choose_fast_path("lstm", forward, backward, x)
+    if picked:
+        assert (name, reason) == ("tf_block_lstm", None)
+    else:
+        assert name is None and "measured faster than BlockLSTM" in reason
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's BlockLSTM kernel")
+def test_unknown_batch_on_tensorflow_takes_the_separate_path(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.setenv(fast_path.MODE_VARIABLE, "auto")
+    reference, ours = make_pair(lambda: make_layer("lstm", return_sequences=True))
+    x = random_sequences()
+    expected = to_numpy(reference(x))
+    ours(x)
+    copy_weights(reference, ours)
+    traced = tf.function(lambda inputs: ours(inputs), input_signature=[tf.TensorSpec((None,) + x.shape[1:])])
+    np.testing.assert_allclose(to_numpy(traced(x)), expected, atol=ATOL)
+    assert ours.last_call_path == "separate"
+    assert "batch size" in ours.last_fused_fallback
