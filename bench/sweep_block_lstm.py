@@ -83,7 +83,7 @@ def main(argv=None):
     started, load_before = time.time(), os.getloadavg()
     rows = sweep(args.batch, args.units, args.features, args.steps, args.repeats, args.warmup)
     meta = {
-        "command": "python bench/sweep_block_lstm.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": ("python bench/sweep_block_lstm.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu_count": os.cpu_count(),
         "versions": bench._versions(),

@@ -35,11 +35,11 @@ from keras import ops
 
 from bidirlib.stacked import stacked_loop
 
-#: The environment variable that picks the fast path: "auto" (the default), "stacked" or "off".
+#: The environment variable that picks the fast path, one of "auto" (the default), "stacked" or "off".
 MODE_VARIABLE = "BIDIRLIB_FAST_PATH"
 MODES = ("auto", "stacked", "off")
-#: On TensorFlow, BlockLSTM is picked only for a small LSTM: a weight matrix `(features + units) x 4 units`
-#: of at most this many numbers... (its training step lost at every size with 81,920 or more)
+#: On TensorFlow, BlockLSTM is picked only for a small LSTM, whose weight matrix `(features + units) x 4 units`
+#: holds at most this many numbers (its training step lost at every size with 81,920 or more)...
 BLOCK_LSTM_MAX_WEIGHTS = 2**16
 #: ...and at most this many multiply-adds per step and direction (batch x weights). In a sweep of batch 8-256,
 #: units 32-128 and features 32-128 (`bench/sweep_block_lstm.py`), these two limits kept BlockLSTM out of
