@@ -134,7 +134,9 @@ class Bidirectional(keras.layers.Layer):
         self.input_spec = layer.input_spec
         #: Set this to False to always run the two directions as separate layers.
         self.allow_fused = True
-        #: Which path the last call took: "separate", "fused_lstm" or "fused_gru" (None before any call).
+        #: Which path the last call took (None before any call): "separate"; "fused_lstm" or "fused_gru" (Keras's
+        #: fused kernel); or a CPU fast path of `bidirlib.fast_path` ("torch_lstm", "torch_gru", "tf_block_lstm",
+        #: "stacked_lstm", "stacked_gru").
         self.last_call_path = None
         #: Why the last call did not take a fused kernel, or None when it did (or none was considered).
         self.last_fused_fallback = None

@@ -165,7 +165,7 @@ def test_10_path_taken_is_reported():
     assert wrapper.last_call_path is None
     wrapper(random_sequences())
     # Keras's fused kernel on a GPU; on a CPU, bidirlib's fast path where the backend has one.
-    assert wrapper.last_call_path in ("separate", "fused_lstm", "torch_lstm", "stacked_lstm")
+    assert wrapper.last_call_path in ("separate", "fused_lstm", "torch_lstm", "tf_block_lstm", "stacked_lstm")
     if wrapper.last_call_path == "separate":
         assert wrapper.last_fused_fallback  # says why
     wrapper.allow_fused = False
