@@ -308,11 +308,17 @@ def main(argv=None):
         f"\nload average before {meta['load_average_before']}, after {meta['load_average_after']} "
         f"on {meta['cpu_count']} CPUs; {meta['wall_s']} s"
     )
-    if args.output != "-":
-        path = pathlib.Path(args.output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"meta": meta, "records": records}, indent=1) + "\n")
-        print(f"results written to {os.path.relpath(path, ROOT)}")
+    write_results(args.output, {"meta": meta, "records": records})
+
+
+def write_results(output, results):
+    """Write `results` as JSON to the path `output` (nothing for "-"), and say where."""
+    if output == "-":
+        return
+    path = pathlib.Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"results written to {os.path.relpath(path, ROOT)}")
 
 
 if __name__ == "__main__":

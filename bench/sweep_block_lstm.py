@@ -15,7 +15,6 @@ a JSON file that the performance chapter plots. A benchmark, not a test.
 import argparse
 import datetime
 import itertools
-import json
 import os
 import pathlib
 import sys
@@ -102,11 +101,7 @@ def main(argv=None):
         print(f"  they disagree with this run's training step at batch {r['batch']}, units {r['units']}, "
               f"features {r['features']}: BlockLSTM/separate {r['train']['block_lstm/separate']:.2f}")
     print(f"{meta['wall_s']} s")
-    if args.output != "-":
-        path = pathlib.Path(args.output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
-        print(f"results written to {os.path.relpath(path, ROOT)}")
+    bench.write_results(args.output, {"meta": meta, "rows": rows})
 
 
 if __name__ == "__main__":

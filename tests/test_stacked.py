@@ -356,19 +356,28 @@ def test_torch_runs_the_stacked_loop_only_while_recording_gradients():
     np.testing.assert_allclose(recorded[0], inferred[0], atol=ATOL)
 
 
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's XLA switch")
-def test_xla_compiled_functions_take_the_separate_path_on_tensorflow(monkeypatch):
-    """BlockLSTM has no XLA kernel: under jit_compile=True the wrapper runs the two layers, with Keras's numbers."""
+def call_in_tf_function(**function_kwargs):
+    """A bidirlib LSTM wrapper called in a `tf.function(**function_kwargs)`; its outputs must be Keras's.
+
+    Returns the wrapper (after the call) and the inputs.
+    """
     import tensorflow as tf
 
-    monkeypatch.setenv(fast_path.MODE_VARIABLE, "auto")
     reference, ours = make_pair(lambda: make_layer("lstm", return_sequences=True))
     x = random_sequences()
     expected = to_numpy(reference(x))
     ours(x)
     copy_weights(reference, ours)
-    compiled = tf.function(lambda inputs: ours(inputs), jit_compile=True)
-    np.testing.assert_allclose(to_numpy(compiled(x)), expected, atol=ATOL)
+    traced = tf.function(lambda inputs: ours(inputs), **function_kwargs)
+    np.testing.assert_allclose(to_numpy(traced(x)), expected, atol=ATOL)
+    return ours, x
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's XLA switch")
+def test_xla_compiled_functions_take_the_separate_path_on_tensorflow(monkeypatch):
+    """BlockLSTM has no XLA kernel: under jit_compile=True the wrapper runs the two layers, with Keras's numbers."""
+    monkeypatch.setenv(fast_path.MODE_VARIABLE, "auto")
+    ours, x = call_in_tf_function(jit_compile=True)
     assert ours.last_call_path == "separate"
     assert "XLA" in ours.last_fused_fallback
     ours(x)
@@ -406,12 +415,6 @@ def test_unknown_batch_on_tensorflow_takes_the_separate_path(monkeypatch):
     import tensorflow as tf
 
     monkeypatch.setenv(fast_path.MODE_VARIABLE, "auto")
-    reference, ours = make_pair(lambda: make_layer("lstm", return_sequences=True))
-    x = random_sequences()
-    expected = to_numpy(reference(x))
-    ours(x)
-    copy_weights(reference, ours)
-    traced = tf.function(lambda inputs: ours(inputs), input_signature=[tf.TensorSpec((None,) + x.shape[1:])])
-    np.testing.assert_allclose(to_numpy(traced(x)), expected, atol=ATOL)
+    ours, _ = call_in_tf_function(input_signature=[tf.TensorSpec((None,) + random_sequences().shape[1:])])
     assert ours.last_call_path == "separate"
     assert "batch size" in ours.last_fused_fallback
