@@ -1,4 +1,4 @@
-"""Small custom RNN cells for the tests: one registered for serialization, one not."""
+"""Small custom RNN cells and sequence layers for the tests: one cell registered for serialization, one not."""
 
 import keras
 from keras import ops
@@ -74,3 +74,24 @@ class UnregisteredSequenceLayer(keras.layers.Layer):
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
         }
+
+
+class RunningSum(keras.layers.Layer):
+    """A cumulative sum with the RNN attributes and no `compute_output_shape`; subclasses break the criteria."""
+
+    def __init__(self, go_backwards=False, return_sequences=False, return_state=False, **kwargs):
+        super().__init__(**kwargs)
+        self.go_backwards = go_backwards
+        self.return_sequences = return_sequences
+        self.return_state = return_state
+
+    def call(self, sequences):
+        if self.go_backwards:
+            sequences = ops.flip(sequences, axis=1)
+        y = ops.cumsum(sequences, axis=1)
+        out = y if self.return_sequences else y[:, -1]
+        return (out, y[:, -1]) if self.return_state else out
+
+    def get_config(self):
+        return {**super().get_config(), "go_backwards": self.go_backwards,
+                "return_sequences": self.return_sequences, "return_state": self.return_state}

@@ -2,7 +2,7 @@
 
 import keras
 import pytest
-from cells import RegisteredCell, UnregisteredSequenceLayer
+from cells import RegisteredCell, RunningSum, UnregisteredSequenceLayer
 
 from bidirlib import Bidirectional, check_sequence_layer
 from bidirlib.layers import CausalConv1D, MinGRUCell, ParallelMinGRU
@@ -36,35 +36,14 @@ def test_dense_is_rejected_and_missing_go_backwards_is_named():
     assert "[FAIL] 2." in str(report) and "cannot be wrapped" in str(report)
 
 
-class _Recurrent(keras.layers.Layer):
-    """A cumulative sum with the RNN attributes; subclasses break one of the criteria."""
-
-    def __init__(self, go_backwards=False, return_sequences=False, return_state=False, **kwargs):
-        super().__init__(**kwargs)
-        self.go_backwards = go_backwards
-        self.return_sequences = return_sequences
-        self.return_state = return_state
-
-    def call(self, sequences):
-        if self.go_backwards:
-            sequences = keras.ops.flip(sequences, axis=1)
-        y = keras.ops.cumsum(sequences, axis=1)
-        out = y if self.return_sequences else y[:, -1]
-        return (out, y[:, -1]) if self.return_state else out
-
-    def get_config(self):
-        return {**super().get_config(), "go_backwards": self.go_backwards,
-                "return_sequences": self.return_sequences, "return_state": self.return_state}
-
-
-class IgnoresGoBackwards(_Recurrent):
+class IgnoresGoBackwards(RunningSum):
     def call(self, sequences):
         y = keras.ops.cumsum(sequences, axis=1)
         out = y if self.return_sequences else y[:, -1]
         return (out, y[:, -1]) if self.return_state else out
 
 
-class FirstStepInsteadOfLast(_Recurrent):
+class FirstStepInsteadOfLast(RunningSum):
     def call(self, sequences):
         out = super().call(sequences)
         if not self.return_sequences and not self.return_state:
@@ -72,20 +51,20 @@ class FirstStepInsteadOfLast(_Recurrent):
         return out
 
 
-class NoStates(_Recurrent):
+class NoStates(RunningSum):
     def call(self, sequences):
         out = super().call(sequences)
         return out[0] if self.return_state else out
 
 
-class ForgetsItsConfig(_Recurrent):
+class ForgetsItsConfig(RunningSum):
     def get_config(self):
         config = super().get_config()
         del config["go_backwards"]
         return config
 
 
-class NotSequences(_Recurrent):
+class NotSequences(RunningSum):
     def call(self, sequences):
         return keras.ops.sum(sequences)  # a scalar: no batch axis
 
@@ -108,14 +87,14 @@ def test_behavioural_failures_are_named(layer_class, number, words):
 
 
 def test_the_conforming_base_passes():
-    assert check_sequence_layer(_Recurrent()).ok
+    assert check_sequence_layer(RunningSum()).ok
 
 
 def test_bidirectional_refuses_a_non_conforming_layer_naming_the_criterion():
     with pytest.raises(ValueError, match=r"fails criterion 2 \(has go_backwards.*\): go_backwards=True does not read"):
         Bidirectional(IgnoresGoBackwards())
     with pytest.raises(ValueError, match=r"`backward_layer`.*fails criterion 2"):
-        Bidirectional(_Recurrent(), backward_layer=IgnoresGoBackwards(go_backwards=True))
+        Bidirectional(RunningSum(), backward_layer=IgnoresGoBackwards(go_backwards=True))
 
 
 def test_checker_does_not_change_the_layer():

@@ -5,7 +5,7 @@ import doctest
 import keras
 import numpy as np
 import pytest
-from cells import UnregisteredCell, UnregisteredSequenceLayer
+from cells import RunningSum, UnregisteredCell, UnregisteredSequenceLayer
 from parity import ATOL, make_mask, random_sequences, to_numpy
 
 import bidirlib
@@ -202,22 +202,6 @@ def test_12_docstring_examples_run():
 
 
 def test_a_layer_without_compute_output_shape_can_be_called_eagerly():
-    class RunningSum(keras.layers.Layer):
-        def __init__(self, go_backwards=False, return_sequences=False, return_state=False, **kwargs):
-            super().__init__(**kwargs)
-            self.go_backwards, self.return_sequences, self.return_state = go_backwards, return_sequences, return_state
-
-        def call(self, sequences):
-            if self.go_backwards:
-                sequences = keras.ops.flip(sequences, axis=1)
-            y = keras.ops.cumsum(sequences, axis=1)
-            out = y if self.return_sequences else y[:, -1]
-            return (out, y[:, -1]) if self.return_state else out
-
-        def get_config(self):
-            return {**super().get_config(), "go_backwards": self.go_backwards,
-                    "return_sequences": self.return_sequences, "return_state": self.return_state}
-
     wrapper = Bidirectional(RunningSum(return_sequences=True), merge_mode=None)
     forward, backward = to_numpy(wrapper(np.ones((1, 5, 1), "float32")))
     np.testing.assert_array_equal(forward[0, :, 0], [1, 2, 3, 4, 5])
