@@ -135,7 +135,7 @@ def choose_fast_path(kind, forward_layer, backward_layer, sequences, training=No
 
         if torch.is_grad_enabled():
             return "stacked", None
-        return None, "on PyTorch without gradients, the stacked loop measured slower than two loops at larger sizes"
+        return None, "on PyTorch without gradients, the stacked loop measured no faster than two loops at larger sizes"
     if backend == "tensorflow":
         if kind == "gru":
             return None, "on TensorFlow, a GRU's two loops, which run at the same time, measured fastest"
