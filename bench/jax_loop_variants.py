@@ -14,16 +14,24 @@ Keras's cell computes it (the input and the recurrent product inside each step).
 - `block_diagonal`: one loop, one product a step with a block-diagonal `(2 units, 8 units)` recurrent kernel;
 - `recurrent_product_only`: one loop of nothing but `h @ U`, the floor of any LSTM loop at this size.
 
-    KERAS_BACKEND=jax python bench/jax_loop_variants.py --repeats 30
+    python bench/jax_loop_variants.py --repeats 30     # writes bench/results/jax_loop_variants.json
 """
 
 import argparse
+import datetime
 import os
+import pathlib
+import sys
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from bench_bidirectional import write_results  # noqa: E402
+
+DEFAULT_OUTPUT = pathlib.Path(__file__).resolve().parent / "results" / "jax_loop_variants.json"
 
 
 def lstm_gates(z, c, units):
@@ -124,7 +132,9 @@ def main(argv=None):
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--output", default=str(DEFAULT_OUTPUT), help="the JSON results file ('-' for none)")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()
 
     rng = np.random.default_rng(0)
     gates = 4 * args.units
@@ -157,12 +167,27 @@ def main(argv=None):
     print(f"jax {jax.__version__} on {jax.default_backend()}, {os.cpu_count()} CPUs; batch {args.batch}, "
           f"{args.steps} steps, {args.features} features, {args.units} units; {args.repeats} rounds")
     print(f"{'variant':<24}{'inference ms':>13}{'ratio':>7}{'gradient ms':>13}{'ratio':>7}")
+    rows = {}
     for name in variants(args.batch, args.units):
-        cells = []
+        cells, rows[name] = [], {}
         for task in ("inference", "gradient"):
             paired = np.array(times[(name, task)]) / np.array(times[("one_direction", task)])
-            cells.append(f"{1e3 * np.median(times[(name, task)]):>13.2f}{np.median(paired):>7.2f}")
+            q1, median, q3 = np.percentile(paired, [25, 50, 75])
+            rows[name][task] = {"median_s": float(np.median(times[(name, task)])),
+                                "ratio": {"median": float(median), "q1": float(q1), "q3": float(q3)}}
+            cells.append(f"{1e3 * np.median(times[(name, task)]):>13.2f}{median:>7.2f}")
         print(f"{name:<24}" + "".join(cells))
+    meta = {
+        "command": ("python bench/jax_loop_variants.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu_count": os.cpu_count(),
+        "jax": jax.__version__,
+        "shape": {"batch": args.batch, "steps": args.steps, "features": args.features, "units": args.units},
+        "repeats": args.repeats,
+        "load_average_before": [round(v, 2) for v in load_before],
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
+    }
+    write_results(args.output, {"meta": meta, "variants": rows})
 
 
 if __name__ == "__main__":
