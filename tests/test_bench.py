@@ -1,0 +1,61 @@
+"""The benchmarks still run: each script, at its smallest, on the backend of this test run.
+
+Nothing here is about time (benchmarks are not tests); these catch a script that an API change broke before
+someone needs its numbers.
+"""
+
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BACKEND = keras.backend.backend()
+
+
+def run_script(name, *arguments, backend=BACKEND):
+    environment = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / name), *arguments],
+        env=environment, capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def test_bench_bidirectional_writes_every_variant_for_this_backend(tmp_path):
+    output = tmp_path / "results.json"
+    printed = run_script("bench_bidirectional.py", "--backend", BACKEND, "--size", "tutorial", "--cell", "gru",
+                         "--repeats", "1", "--warmup", "1", "--output", str(output))
+    results = json.loads(output.read_text())
+    (record,) = results["records"]
+    assert (record["backend"], record["size"], record["cell"]) == (BACKEND, "tutorial", "gru")
+    expected = {"bidirlib", "bidirlib_stacked", "bidirlib_separate", "keras", "unidirectional"}
+    if BACKEND == "torch":
+        expected.add("torch_native")
+    assert set(record["times_s"]["train"]) == expected
+    assert record["paths"]["bidirlib_separate"]["train"]["last_call_path"] == "separate"
+    assert record["paths"]["bidirlib_stacked"]["inference"]["last_call_path"] == "stacked_gru"
+    assert "bidirlib/unidirectional" in printed
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="BlockLSTM is a TensorFlow kernel")
+def test_sweep_block_lstm_runs():
+    printed = run_script("sweep_block_lstm.py", "--batch", "8", "--units", "32", "--features", "32", "--steps", "5",
+                         "--repeats", "1", "--warmup", "1", "--output", "-", backend="tensorflow")
+    assert "BlockLSTM/separate train" in printed
+    assert "they pick BlockLSTM in 1 of 1 cases" in printed
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="a pure JAX benchmark")
+def test_jax_loop_variants_run_and_agree():
+    # The script asserts that the one-loop layouts give the two loops' outputs before it times them.
+    printed = run_script("jax_loop_variants.py", "--steps", "4", "--repeats", "1", "--output", "-")
+    for name in ("one_direction", "two_loops", "stacked_batched", "stacked_two_products", "block_diagonal",
+                 "recurrent_product_only"):
+        assert name in printed
