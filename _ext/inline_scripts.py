@@ -7,7 +7,7 @@ registry when it starts writing has ``''``, so the two do not compare
 equal. sphinx-thebe adds one such script, ``const THEBE_JS_URL = ...``,
 and a browser refuses the second ``const`` with "Identifier 'THEBE_JS_URL'
 has already been declared" on every page. This drops the repeat, treating
-``None`` and ``''`` as the same (no) file name. tests/test_site.py checks
+``None`` and ``''`` as the same (no) file name. tests/site/test_site.py checks
 that no page of the site raises an error in a real browser.
 """
 

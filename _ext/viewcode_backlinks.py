@@ -8,7 +8,7 @@ holds `ParallelMinGRU`, documented as `bidirlib.layers.ParallelMinGRU`, and
 `prefix_affine_scan`, documented under its own module, so viewcode links the
 latter to `api.html#bidirlib.layers.prefix_affine_scan`, an anchor that does
 not exist. This rewrites such a link to the entry of the same object under
-the module the page shows, when there is one. tests/test_site.py checks
+the module the page shows, when there is one. tests/site/test_site.py checks
 that every internal link and anchor of the site resolves.
 """
 

@@ -7,7 +7,7 @@
 // sees do nothing, so on a phone the table of contents cannot be opened
 // (pydata-sphinx-theme issue 2451). This forwards a click on any other
 // toggle to the first one, which opens the sidebar as a drawer on a narrow
-// screen and shows or hides it on a wide one. tests/test_site.py opens the
+// screen and shows or hides it on a wide one. tests/site/test_site.py opens the
 // table of contents on a 390 px wide screen. Jupyter Book adds every .js
 // file in _static/ to each page.
 document.addEventListener("DOMContentLoaded", () => {

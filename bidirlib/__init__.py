@@ -1,4 +1,7 @@
-"""bidirlib: a drop-in `keras.layers.Bidirectional` without its known defects, and the book's helpers.
+"""bidirlib: a drop-in `keras.layers.Bidirectional` without its known defects, ready layers, and a checker.
+
+It imports only Keras and NumPy (and, when called, the active backend). The book's helpers live apart, in
+`bidirbook`.
 
 Importing `bidirlib` registers `bidirlib.Bidirectional` for `.keras` saving, so a saved model loads after
 `import bidirlib`.

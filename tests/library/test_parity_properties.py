@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from parity import assert_same_outputs, make_pair
+from helpers.parity import assert_same_outputs, make_pair
 
 KINDS = {
     "LSTM": keras.layers.LSTM,

@@ -1,4 +1,4 @@
-"""bidirlib.plot.plot_bar_panels: small multiples of grouped bars with spreads and reference lines."""
+"""bidirbook.plot.plot_bar_panels: small multiples of grouped bars with spreads and reference lines."""
 
 import matplotlib
 
@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from bidirlib import plot  # noqa: E402
+from bidirbook import plot  # noqa: E402
 
 PANELS = {
     "train": {"tensorflow": {"keras": 2.0, "bidirlib": 1.5}, "torch": {"keras": 2.2, "bidirlib": 0.5}},

@@ -3,7 +3,7 @@ building anything.
 
 The built website (it builds with warnings as errors; every page, link,
 figure, Colab button, the search and the API page in a real browser, at
-desktop and phone width) is checked by tests/test_site.py.
+desktop and phone width) is checked by tests/site/test_site.py.
 """
 
 import ast
@@ -15,12 +15,12 @@ import yaml
 
 import bidirlib
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 API = (ROOT / "api.md").read_text()
 
 
-@pytest.mark.parametrize("module", ["bidirlib.data", "bidirlib.plot", "bidirlib.notebook"])
+@pytest.mark.parametrize("module", ["bidirbook.data", "bidirbook.plot", "bidirbook.chapter"])
 def test_api_page_documents_helper_modules(module):
     assert re.search(rf"^\.\. automodule:: {re.escape(module)}\n\s+:members:", API, re.M)
 

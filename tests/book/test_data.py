@@ -1,12 +1,12 @@
-"""Tests of bidirlib.data (the chapters' generated data) and bidirlib.notebook.setup."""
+"""Tests of bidirbook.data (the chapters' generated data) and bidirbook.chapter.setup."""
 
 import random
 
 import numpy as np
 import pytest
 
-from bidirlib import data
-from bidirlib.notebook import device_report, setup
+from bidirbook import data
+from bidirbook.chapter import device_report, setup
 
 
 def naive_labels(x):
@@ -154,13 +154,13 @@ def test_device_report_without_gpu_is_cpu_or_a_name():
 
 
 def test_notebook_module_does_not_import_a_backend():
-    # bidirlib.notebook imports a backend only inside setup(); load the file
+    # bidirbook.chapter imports a backend only inside setup(); load the file
     # alone (without bidirlib/__init__, which imports keras) to check that.
     import importlib.util
     import subprocess
     import sys
 
-    path = importlib.util.find_spec("bidirlib.notebook").origin
+    path = importlib.util.find_spec("bidirbook.chapter").origin
     code = (
         "import importlib.util, sys\n"
         f"spec = importlib.util.spec_from_file_location('nb', {path!r})\n"

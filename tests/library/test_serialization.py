@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import pytest
-from cells import UnregisteredCell
-from parity import ATOL, copy_weights, random_sequences, to_numpy
+from helpers.cells import UnregisteredCell
+from helpers.parity import ATOL, copy_weights, random_sequences, to_numpy
 
 import bidirlib
 

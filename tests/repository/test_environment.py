@@ -16,7 +16,7 @@ except ImportError:  # Python 3.10
 import pytest
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 # Conda packages environment.yml may list besides pip's section: the
 # interpreter and the installer, which pyproject.toml cannot provide.

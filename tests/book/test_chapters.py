@@ -17,7 +17,7 @@ import nbformat
 import pytest
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
@@ -156,7 +156,7 @@ def test_third_cell_is_the_setup_cell(nb):
     assert backend < first_import and log_level < first_import, (
         "the environment must be set before Keras or bidirlib is imported"
     )
-    assert re.search(r"\bsetup\(\s*seed=", source), "call bidirlib.notebook.setup(seed=...)"
+    assert re.search(r"\bsetup\(\s*seed=", source), "call bidirbook.chapter.setup(seed=...)"
 
 
 def test_colab_asks_for_a_gpu(nb):

@@ -2,11 +2,11 @@
 
 import keras
 import pytest
-from parity import random_sequences
+from helpers.parity import random_sequences
 
 from bidirlib import Bidirectional
 from bidirlib.cudnn import cudnn_eligibility
-from bidirlib.recipes import relu_backward_lstm
+from bidirbook.recipes import relu_backward_lstm
 
 
 def test_api_page_example_with_the_recipe():

@@ -15,7 +15,7 @@ since Colab's versions print differently).
 It downloads TensorFlow and takes minutes, so the `colab_stack` marker keeps
 it out of a plain `pytest` run. Run it with
 
-    pytest -m colab_stack tests/test_colab_stack.py -s
+    pytest -m colab_stack tests/book/test_colab_stack.py -s
 
 Set COLAB_PYTHON to another interpreter (e.g. python3.12) to build the
 environment with it. The versions it used and its timings are printed and
@@ -34,7 +34,7 @@ import pytest
 
 pytestmark = pytest.mark.colab_stack
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 REPORT = ROOT / "_build" / "colab-stack" / "report.json"
 

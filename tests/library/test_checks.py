@@ -2,7 +2,7 @@
 
 import keras
 import pytest
-from cells import RegisteredCell, RunningSum, UnregisteredSequenceLayer
+from helpers.cells import RegisteredCell, RunningSum, UnregisteredSequenceLayer
 
 from bidirlib import Bidirectional, check_sequence_layer
 from bidirlib.layers import CausalConv1D, MinGRUCell, ParallelMinGRU

@@ -48,7 +48,7 @@ import yaml
 import bidirlib
 import bidirlib.layers
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 ARTEFACTS = ROOT / "_build" / "screenshots"

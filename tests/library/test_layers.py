@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from parity import ATOL, make_mask, random_sequences, to_numpy
+from helpers.parity import ATOL, make_mask, random_sequences, to_numpy
 
 from bidirlib import Bidirectional, check_sequence_layer
 from bidirlib.layers import CausalConv1D, MinGRUCell, ParallelMinGRU

@@ -10,7 +10,7 @@ import itertools
 import keras
 import numpy as np
 import pytest
-from parity import ATOL, assert_same_outputs, copy_weights, make_pair, random_sequences, to_numpy
+from helpers.parity import ATOL, assert_same_outputs, copy_weights, make_pair, random_sequences, to_numpy
 
 import bidirlib
 from bidirlib import fast_path

@@ -4,7 +4,7 @@ what was expected."""
 import keras
 import numpy as np
 import pytest
-from parity import random_sequences
+from helpers.parity import random_sequences
 
 from bidirlib import Bidirectional
 
@@ -70,7 +70,7 @@ def test_elementwise_merge_needs_equal_widths(merge_mode):
 
 
 def test_elementwise_merge_width_checked_for_non_rnn_layers_at_build():
-    from cells import UnregisteredSequenceLayer
+    from helpers.cells import UnregisteredSequenceLayer
 
     layer = Bidirectional(
         UnregisteredSequenceLayer(2), backward_layer=UnregisteredSequenceLayer(4, go_backwards=True), merge_mode="sum"

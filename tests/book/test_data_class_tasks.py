@@ -1,9 +1,9 @@
-"""Tests of the five-class vote tasks of chapter 8: bidirlib.data.ends_class_task and neighbour_class_task."""
+"""Tests of the five-class vote tasks of chapter 8: bidirbook.data.ends_class_task and neighbour_class_task."""
 
 import numpy as np
 import pytest
 
-from bidirlib import data
+from bidirbook import data
 
 TASKS = [data.ends_class_task, data.neighbour_class_task]
 

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from bidirlib import data, plot  # noqa: E402
+from bidirbook import data, plot  # noqa: E402
 
 
 def naive_agreement_labels(x):

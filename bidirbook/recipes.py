@@ -23,7 +23,7 @@ def relu_backward_lstm(units, return_sequences=True, **kwargs):
 
     >>> import keras
     >>> from bidirlib import Bidirectional
-    >>> from bidirlib.recipes import relu_backward_lstm
+    >>> from bidirbook.recipes import relu_backward_lstm
     >>> forward_layer = keras.layers.LSTM(10, return_sequences=True)
     >>> model = keras.Sequential([
     ...     keras.Input(shape=(5, 10)),

@@ -5,8 +5,8 @@ import doctest
 import keras
 import numpy as np
 import pytest
-from cells import RunningSum, UnregisteredCell, UnregisteredSequenceLayer
-from parity import ATOL, make_mask, random_sequences, to_numpy
+from helpers.cells import RunningSum, UnregisteredCell, UnregisteredSequenceLayer
+from helpers.parity import ATOL, make_mask, random_sequences, to_numpy
 
 import bidirlib
 from bidirlib import Bidirectional

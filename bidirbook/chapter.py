@@ -64,7 +64,7 @@ def device_report():
 
     Example:
 
-    >>> from bidirlib.notebook import device_report
+    >>> from bidirbook.chapter import device_report
     >>> isinstance(device_report(), str)
     True
     """
@@ -101,7 +101,7 @@ def setup(seed=0, verbose=True):
 
     Example:
 
-    >>> from bidirlib.notebook import setup
+    >>> from bidirbook.chapter import setup
     >>> report = setup(seed=0, verbose=False)
     >>> sorted(report)
     ['backend', 'device', 'keras', 'seed']

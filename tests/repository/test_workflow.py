@@ -12,7 +12,7 @@ import sys
 import pytest
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
 README = (ROOT / "README.md").read_text()
 
@@ -112,4 +112,4 @@ def test_checkout_keeps_no_credentials():
 def test_colab_stack_job_runs_the_marked_test():
     job = load()["jobs"]["colab-stack"]
     assert job["if"] == "github.event_name == 'workflow_dispatch'"
-    assert "pytest -m colab_stack tests/test_colab_stack.py" in runs("colab-stack")
+    assert "pytest -m colab_stack tests/book/test_colab_stack.py" in runs("colab-stack")

@@ -9,8 +9,8 @@ import itertools
 import keras
 import numpy as np
 import pytest
-from cells import RegisteredCell
-from parity import ATOL, assert_same_outputs, copy_weights, make_mask, make_pair, random_sequences, to_numpy
+from helpers.cells import RegisteredCell
+from helpers.parity import ATOL, assert_same_outputs, copy_weights, make_mask, make_pair, random_sequences, to_numpy
 
 import bidirlib
 
