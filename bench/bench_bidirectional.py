@@ -6,8 +6,8 @@ For each backend, size and cell (LSTM, GRU) it times a training step (`train_on_
 `Dense(1)` head -- built around:
 
 - `bidirlib`: `bidirlib.Bidirectional` as it comes (its fast path on; the path it took is recorded);
-- `bidirlib_stacked`: the same with `BIDIRLIB_FAST_PATH=stacked`: the stacked loop on every backend;
-- `bidirlib_separate`: the same with `allow_fused = False` (two layers, as Keras runs them);
+- `bidirlib_stacked`: the same with `BIDIRLIB_FUSED_PATH=stacked`: the stacked loop on every backend;
+- `bidirlib_separate`: the same with `fused_path = "off"` (two layers, as Keras runs them);
 - `keras`: `keras.layers.Bidirectional`;
 - `unidirectional`: the forward layer alone (`keras.layers.LSTM` or `GRU`, same units);
 - `torch_native`: PyTorch's `nn.LSTM`/`nn.GRU(bidirectional=True)` with a `Linear` head, in the PyTorch run
@@ -47,7 +47,7 @@ SIZES = {
 CELLS = ("lstm", "gru")
 TASKS = ("train", "inference")
 VARIANTS = ("bidirlib", "bidirlib_stacked", "bidirlib_separate", "keras", "unidirectional", "torch_native")
-#: The fast-path mode (BIDIRLIB_FAST_PATH) each bidirlib variant runs under.
+#: The fused-path setting (BIDIRLIB_FUSED_PATH) each bidirlib variant runs under.
 MODES = {"bidirlib": "auto", "bidirlib_stacked": "stacked"}
 #: Ratios reported: (numerator, denominator).
 RATIOS = (
@@ -92,7 +92,7 @@ def _keras_models(cell, size):
         "keras": model("keras", lambda r: keras.layers.Bidirectional(r, name="bidirectional")),
         "unidirectional": model("unidirectional", lambda r: r),
     }
-    models["bidirlib_separate"].get_layer("bidirectional").allow_fused = False
+    models["bidirlib_separate"].get_layer("bidirectional").fused_path = "off"
     return models
 
 
@@ -150,11 +150,11 @@ def measure(backend, size_name, cell, repeats, warmup, seed=0):
     if native is not None:
         runs["torch_native"] = native
 
-    from bidirlib.fast_path import MODE_VARIABLE
+    from bidirlib.fused import ENVIRONMENT_VARIABLE
 
     def call(name, task):
         # The fast-path mode is read when a call is traced (TensorFlow, JAX) or run (PyTorch): set it each time.
-        os.environ[MODE_VARIABLE] = MODES.get(name, "auto")
+        os.environ[ENVIRONMENT_VARIABLE] = MODES.get(name, "auto")
         runs[name][task]()
 
     paths = {}

@@ -9,7 +9,7 @@ Keras's cell computes it (the input and the recurrent product inside each step).
 - `one_direction`: one LSTM loop, the yardstick;
 - `two_loops`: two such loops, one per direction (what Keras's wrapper and bidirlib's separate path run);
 - `stacked_batched`: one loop over both directions, states `(2, batch, units)`, one batched product a step
-  (`bidirlib.stacked`'s layout); the input products are done for every step before the loop;
+  (`bidirlib.fused.stacked`'s layout); the input products are done for every step before the loop;
 - `stacked_two_products`: one loop carrying both directions, two plain products a step;
 - `block_diagonal`: one loop, one product a step with a block-diagonal `(2 units, 8 units)` recurrent kernel;
 - `recurrent_product_only`: one loop of nothing but `h @ U`, the floor of any LSTM loop at this size.

@@ -1,11 +1,11 @@
 #!/usr/bin/env python
 """Sweep: where TensorFlow's BlockLSTM kernel beats the two separate LSTM loops, by the work of one step.
 
-`bidirlib.fast_path` runs a bidirectional LSTM on TensorFlow through `BlockLSTM` (one kernel a direction)
+`bidirlib.fused` runs a bidirectional LSTM on TensorFlow through `BlockLSTM` (one kernel a direction)
 only for a small LSTM (`BLOCK_LSTM_MAX_WEIGHTS`, `BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS`). This sweep is where
 those limits come from: for each (batch, units, features) it times, interleaved in one process like
 `bench_bidirectional.py`, the same model with the wrapper forced onto BlockLSTM, with it on the separate
-path (`allow_fused = False`), and a unidirectional LSTM, and prints the median paired ratios. Results go to
+path (`fused_path = "off"`), and a unidirectional LSTM, and prints the median paired ratios. Results go to
 a JSON file that the performance chapter plots. A benchmark, not a test.
 
     python bench/sweep_block_lstm.py                      # the full grid (about 10 minutes on 2 cores)
@@ -32,11 +32,11 @@ VARIANTS = ("bidirlib", "bidirlib_separate", "unidirectional")
 
 
 def sweep(batches, units_list, features_list, steps, repeats, warmup):
-    from bidirlib import fast_path
-    from bidirlib.fast_path import step_multiply_adds
+    from bidirlib.fused import rules
+    from bidirlib.fused import step_multiply_adds
 
     # Force BlockLSTM at every size: the sweep measures what the threshold would otherwise hide.
-    fast_path.BLOCK_LSTM_MAX_WEIGHTS = fast_path.BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS = float("inf")
+    rules.BLOCK_LSTM_MAX_WEIGHTS = rules.BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS = float("inf")
     all_models = bench._keras_models
     bench._keras_models = lambda cell, size: {k: m for k, m in all_models(cell, size).items() if k in VARIANTS}
     rows = []
@@ -77,7 +77,7 @@ def main(argv=None):
     parser.add_argument("--output", default=str(DEFAULT_OUTPUT), help="the JSON results file ('-' for none)")
     args = parser.parse_args(argv)
 
-    from bidirlib.fast_path import BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS, BLOCK_LSTM_MAX_WEIGHTS
+    from bidirlib.fused import BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS, BLOCK_LSTM_MAX_WEIGHTS
 
     started, load_before = time.time(), os.getloadavg()
     rows = sweep(args.batch, args.units, args.features, args.steps, args.repeats, args.warmup)
@@ -95,7 +95,7 @@ def main(argv=None):
                  for r in rows)
     wrong = [r for r in rows if (r["train"]["block_lstm/separate"] < 1)
              != (r["weights"] <= BLOCK_LSTM_MAX_WEIGHTS and r["step_multiply_adds"] <= BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS)]
-    print(f"\nbidirlib.fast_path's limits: at most {BLOCK_LSTM_MAX_WEIGHTS:,} weights and "
+    print(f"\nbidirlib.fused's limits: at most {BLOCK_LSTM_MAX_WEIGHTS:,} weights and "
           f"{BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS:,} multiply-adds a step; they pick BlockLSTM in {picked} of {len(rows)} cases")
     for r in wrong:
         print(f"  they disagree with this run's training step at batch {r['batch']}, units {r['units']}, "

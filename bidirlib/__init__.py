@@ -7,9 +7,10 @@ Importing `bidirlib` registers `bidirlib.Bidirectional` for `.keras` saving, so 
 `import bidirlib`.
 """
 
-from bidirlib import layers
+from bidirlib import fused, layers
 from bidirlib.bidirectional import Bidirectional
-from bidirlib.checks import CriterionResult, SequenceLayerReport, check_sequence_layer
+from bidirlib.checker import CriterionResult, SequenceLayerReport, check_sequence_layer
+from bidirlib.fused import cudnn_eligibility
 from bidirlib.merge import MERGE_MODES
 
 __version__ = "0.1.0"
@@ -21,5 +22,7 @@ __all__ = [
     "SequenceLayerReport",
     "__version__",
     "check_sequence_layer",
+    "cudnn_eligibility",
+    "fused",
     "layers",
 ]

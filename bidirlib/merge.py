@@ -58,3 +58,24 @@ def merge(forward_output, backward_output, merge_mode):
     if merge_mode is None:
         return (forward_output, backward_output)
     validate_merge_mode(merge_mode)  # raises
+
+
+def assemble(forward_output, backward_output, states, merge_mode, return_state):
+    """The wrapper's result: the merged output(s), followed by the states when `return_state` is set.
+
+    Args:
+        forward_output, backward_output: the two directions' outputs, aligned in time.
+        states: the forward layer's final states, then the backward layer's.
+        merge_mode: one of `MERGE_MODES`.
+        return_state: whether the states follow the output.
+
+    Returns:
+        The merged output; with `merge_mode=None` the tuple `(forward, backward)`; with `return_state` a tuple
+        of the output(s) then every state.
+    """
+    output = merge(forward_output, backward_output, merge_mode)
+    if not return_state:
+        return output
+    if merge_mode is None:
+        return output + tuple(states)
+    return (output,) + tuple(states)

@@ -41,6 +41,9 @@ class CausalConv1D(SequenceLayer):
     (2, 10, 8)
     """
 
+    #: A convolution has no recurrent state to start from.
+    call_arguments = ("mask", "training")
+
     def __init__(
         self,
         filters,
@@ -57,6 +60,7 @@ class CausalConv1D(SequenceLayer):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}.")
         self.filters = filters
+        self.output_size = filters
         self.kernel_size = kernel_size
         self.dilation_rate = dilation_rate
         self.activation = keras.activations.get(activation)
@@ -67,18 +71,12 @@ class CausalConv1D(SequenceLayer):
     def build(self, sequences_shape):
         self.conv.build(sequences_shape)
 
-    def _output_width(self):
-        return self.filters
-
-    def _run(self, sequences, mask, initial_state, training):
+    def read_sequence(self, sequences, mask=None, initial_state=None, training=None):
         if mask is not None:
             sequences = sequences * ops.expand_dims(ops.cast(mask, sequences.dtype), -1)
         outputs = self.conv(sequences)
         last = outputs[:, -1]
         return outputs, [last]
-
-    def call(self, sequences, mask=None, training=None):
-        return super().call(sequences, mask=mask, training=training)
 
     def get_config(self):
         return {

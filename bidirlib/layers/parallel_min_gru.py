@@ -97,6 +97,7 @@ class ParallelMinGRU(SequenceLayer):
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"`units` must be a positive integer. Received: units={units!r}.")
         self.units = units
+        self.output_size = units
         self.state_size = units
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
@@ -108,10 +109,7 @@ class ParallelMinGRU(SequenceLayer):
         )
         self.bias = self.add_weight(shape=(2 * self.units,), initializer=self.bias_initializer, name="bias")
 
-    def _output_width(self):
-        return self.units
-
-    def _run(self, sequences, mask, initial_state, training):
+    def read_sequence(self, sequences, mask=None, initial_state=None, training=None):
         gate, candidate = ops.split(ops.matmul(sequences, self.kernel) + self.bias, 2, axis=-1)
         z = ops.sigmoid(gate)
         a, b = 1.0 - z, z * candidate
@@ -131,9 +129,6 @@ class ParallelMinGRU(SequenceLayer):
             started = ops.expand_dims(ops.cumsum(ops.cast(mask, "int32"), axis=1) > 0, -1)
             h = ops.where(started, h, ops.zeros_like(h))
         return h, [final_state]
-
-    def call(self, sequences, initial_state=None, mask=None, training=None):
-        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
     def get_config(self):
         return {

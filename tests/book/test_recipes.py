@@ -5,7 +5,7 @@ import pytest
 from helpers.parity import random_sequences
 
 from bidirlib import Bidirectional
-from bidirlib.cudnn import cudnn_eligibility
+from bidirlib import cudnn_eligibility
 from bidirbook.recipes import relu_backward_lstm
 
 

@@ -168,11 +168,11 @@ def test_10_path_taken_is_reported():
     assert wrapper.last_call_path in ("separate", "fused_lstm", "torch_lstm", "tf_block_lstm", "stacked_lstm")
     if wrapper.last_call_path == "separate":
         assert wrapper.last_fused_fallback  # says why
-    wrapper.allow_fused = False
+    wrapper.fused_path = "off"
     wrapper(random_sequences())
     assert wrapper.last_call_path == "separate"
-    assert wrapper.last_fused_fallback == "allow_fused is False"
-    wrapper.allow_fused = True
+    assert wrapper.last_fused_fallback == "fused_path is 'off'"
+    wrapper.fused_path = "auto"
     wrapper(random_sequences(), mask=make_mask("post"))
     assert wrapper.last_fused_fallback == "a mask was given"
 

@@ -1,10 +1,9 @@
-"""What a layer must be for `Bidirectional` to wrap it, and the errors that say so.
+"""The checker: does a layer meet the API page's four criteria for `Bidirectional`? A report, criterion by criterion.
 
 The Keras API page lists four criteria for a wrappable layer: it processes sequences (3D+ inputs); it has
 `go_backwards`, `return_sequences` and `return_state` with the RNN semantics; it has an `input_spec`; it serializes
-with `get_config()`/`from_config()`. The `require_*` functions check what can be checked when the wrapper is built, and
-raise errors that name the argument, what was received and what was expected; `check_sequence_layer` runs a
-layer to check all four criteria by behaviour and reports on each.
+with `get_config()`/`from_config()`. `check_sequence_layer` runs copies of a layer to check all four by behaviour
+and reports on each; the wrapper's own fail-fast errors are in `bidirlib.validation`.
 """
 
 import dataclasses
@@ -13,90 +12,7 @@ import keras
 import numpy as np
 
 from bidirlib.cloning import clone_layer, without_sharing_ids
-
-#: Attributes both directions must have, with the meaning they have on `keras.layers.RNN`.
-DIRECTION_ATTRIBUTES = ("go_backwards", "return_sequences", "return_state")
-
-#: Attributes the forward and backward layers must agree on.
-SHARED_ATTRIBUTES = ("stateful", "return_sequences", "return_state")
-
-
-def _describe(value):
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
-def require_layer(value, argument):
-    """Raise a `ValueError` unless `value` is a `keras.layers.Layer` instance."""
-    if not isinstance(value, keras.layers.Layer):
-        raise ValueError(
-            f"Bidirectional expects `{argument}` to be a `keras.layers.Layer` instance "
-            "(such as keras.layers.LSTM(...)). "
-            f"Received: {argument}={_describe(value)} of type {type(value).__name__}."
-        )
-
-
-def require_direction_attributes(layer, argument):
-    """Raise a `ValueError` naming each of `go_backwards`, `return_sequences`, `return_state` the layer lacks."""
-    missing = [name for name in DIRECTION_ATTRIBUTES if not hasattr(layer, name)]
-    if missing:
-        names = ", ".join(f"`{name}`" for name in missing)
-        raise ValueError(
-            f"Bidirectional cannot wrap `{argument}`={layer.__class__.__name__}(name={layer.name!r}): "
-            f"it has no {names} attribute. A wrapped layer must have `go_backwards`, `return_sequences` "
-            "and `return_state` with the same meaning as on keras.layers.RNN (for example, write a custom "
-            "cell and wrap keras.layers.RNN(cell))."
-        )
-
-
-def require_conforming(layer, argument):
-    """Run `check_sequence_layer` on a layer that is not a `keras.layers.RNN` and refuse it if it fails.
-
-    `keras.layers.RNN` gives every RNN the right semantics whatever its cell, so those are not re-checked.
-    """
-    if isinstance(layer, keras.layers.RNN):
-        return
-    report = check_sequence_layer(layer)
-    if not report.ok:
-        failure = report.failures[0]
-        raise ValueError(
-            f"Bidirectional cannot wrap `{argument}`={report.layer}: it fails criterion {failure.number} "
-            f"({failure.name}): {failure.reason} Run bidirlib.check_sequence_layer(...) for the full report."
-        )
-
-
-def require_opposite_directions(forward_layer, backward_layer):
-    """Raise a `ValueError` when both layers read the sequence in the same direction."""
-    if bool(forward_layer.go_backwards) == bool(backward_layer.go_backwards):
-        raise ValueError(
-            "The forward and backward layers of Bidirectional must read the sequence in opposite directions, "
-            "so they need different `go_backwards` values. "
-            f"Received: layer.go_backwards={forward_layer.go_backwards}, "
-            f"backward_layer.go_backwards={backward_layer.go_backwards}. "
-            "Expected the backward layer to have go_backwards=True."
-        )
-
-
-def require_matching_attributes(forward_layer, backward_layer):
-    """Raise a `ValueError` when the layers disagree on `stateful`, `return_sequences` or `return_state`."""
-    for name in SHARED_ATTRIBUTES:
-        forward_value = getattr(forward_layer, name, False)
-        backward_value = getattr(backward_layer, name, False)
-        if forward_value != backward_value:
-            raise ValueError(
-                f"The forward and backward layers of Bidirectional must have the same `{name}`. "
-                f"Received: layer.{name}={forward_value}, backward_layer.{name}={backward_value}. "
-                f"Expected backward_layer.{name}={forward_value}."
-            )
-
-
-def require_sequence_shape(shape, argument="sequences"):
-    """Raise a `ValueError` unless `shape` is (batch, timesteps, features...) with at least three axes."""
-    if shape is None or len(shape) < 3:
-        raise ValueError(
-            f"Bidirectional expects `{argument}` of shape (batch, timesteps, features), with at least 3 axes. "
-            f"Received: shape {None if shape is None else tuple(shape)}."
-        )
+from bidirlib.validation import DIRECTION_ATTRIBUTES, require_layer
 
 
 # ---------------------------------------------------------------------- the behavioural checker

@@ -8,16 +8,12 @@ directions. The numbers are those of the two separate layers, to rounding.
 
 This halves the number of operations per step, not the arithmetic. It pays where each operation has a fixed
 cost that dwarfs its arithmetic, as in PyTorch's eager mode, where every operation (and its gradient) goes
-through Python; `bidirlib.fast_path` decides where it runs.
+through Python; `bidirlib.fused.dispatch` decides where it runs.
 """
 
-import keras
 from keras import ops
 
-try:  # The generic recurrent loop every Keras RNN layer uses (a `scan`/`while_loop` on the backend).
-    from keras.src.backend import rnn as _backend_rnn
-except ImportError:  # pragma: no cover - every Keras 3 has it
-    _backend_rnn = None
+from bidirlib.keras_internals import recurrent_loop
 
 
 def stacked_loop(kind, forward_cell, backward_cell, sequences, states, return_sequences=True, unroll=False):
@@ -42,7 +38,7 @@ def stacked_loop(kind, forward_cell, backward_cell, sequences, states, return_se
     Example:
 
     >>> import numpy as np, keras
-    >>> from bidirlib.stacked import stacked_loop
+    >>> from bidirlib.fused import stacked_loop
     >>> forward = keras.layers.LSTM(3, return_sequences=True)
     >>> backward = keras.layers.LSTM(3, return_sequences=True, go_backwards=True)
     >>> x = np.random.default_rng(0).normal(size=(2, 5, 4)).astype("float32")
@@ -72,16 +68,10 @@ def stacked_loop(kind, forward_cell, backward_cell, sequences, states, return_se
 
     cell = forward_cell
     if kind == "lstm":
-        step = _lstm_step(recurrent, cell.activation, cell.recurrent_activation)
+        step = lstm_step(recurrent, cell.activation, cell.recurrent_activation)
     else:
-        step = _gru_step(recurrent, recurrent_bias, cell.activation, cell.recurrent_activation, cell.reset_after)
-    if keras.backend.backend() == "torch":
-        # PyTorch runs eagerly: a plain Python loop is what Keras's loop does too, without its bookkeeping.
-        last, outputs, final = _python_loop(step, inputs, initial, return_sequences)
-    else:
-        last, outputs, final = _backend_rnn(
-            step, inputs, initial, unroll=bool(unroll), return_all_outputs=return_sequences
-        )
+        step = gru_step(recurrent, recurrent_bias, cell.activation, cell.recurrent_activation, cell.reset_after)
+    last, outputs, final = recurrent_loop(step, inputs, initial, unroll=unroll, return_all_outputs=return_sequences)
     states_f = [s[0] for s in final]
     states_b = [s[1] for s in final]
     if return_sequences:
@@ -91,18 +81,6 @@ def stacked_loop(kind, forward_cell, backward_cell, sequences, states, return_se
     else:
         y_f, y_b = last[0], last[1]
     return y_f, y_b, states_f, states_b
-
-
-def _python_loop(step, inputs, states, return_sequences):
-    """`(last output, all outputs (2, time, batch, units) or None, final states)` of `step` over axis 1."""
-    outputs = []
-    output = None
-    # unstack, not inputs[:, t]: the gradient of T slices would be T full-size tensors.
-    for inputs_t in ops.unstack(inputs, axis=1):
-        output, states = step(inputs_t, states)
-        if return_sequences:
-            outputs.append(output)
-    return output, (ops.stack(outputs, axis=1) if return_sequences else None), states
 
 
 def _stacked_weights(fc, bc, dtype):
@@ -120,7 +98,7 @@ def _stacked_weights(fc, bc, dtype):
     return kernel, recurrent, input_bias, recurrent_bias
 
 
-def _lstm_step(recurrent, activation, recurrent_activation):
+def lstm_step(recurrent, activation, recurrent_activation):
     """One LSTM step for both directions, the gates in Keras's order (input, forget, cell, output).
 
     Python's operators and slices act on the backend's tensors directly: on an eager backend each step costs a
@@ -140,7 +118,7 @@ def _lstm_step(recurrent, activation, recurrent_activation):
     return step
 
 
-def _gru_step(recurrent, recurrent_bias, activation, recurrent_activation, reset_after):
+def gru_step(recurrent, recurrent_bias, activation, recurrent_activation, reset_after):
     """One GRU step for both directions, the gates in Keras's order (update, reset, candidate)."""
     units = recurrent.shape[1]
 

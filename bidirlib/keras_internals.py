@@ -1,0 +1,88 @@
+"""Every use of Keras's or TensorFlow's private modules, in one place, each with a working fallback.
+
+bidirlib uses Keras's public API everywhere else. A few things it needs exist only in private modules
+(`keras.src...`, `tensorflow.python...`), which may move or vanish in any release. Each is looked up here,
+guarded by the version that has it, and each has a fallback that works (more slowly, or more cautiously) when
+the lookup fails, so a new Keras can change only this module's answers, never break an import.
+"""
+
+import keras
+
+#: The installed Keras version as a tuple of ints, e.g. (3, 15, 1).
+KERAS_VERSION = tuple(int(part) for part in keras.__version__.split(".")[:3] if part.isdigit())
+
+
+def fused_bidirectional_kernel(kind):
+    """Keras's fused two-direction kernel for `"lstm"` or `"gru"` (Keras 3.15 and later), or None.
+
+    Keras tries these (cuDNN, on a GPU) in `keras.layers.Bidirectional`; without them each direction runs alone.
+    """
+    if KERAS_VERSION < (3, 15):
+        return None
+    try:
+        from keras.src import backend
+    except ImportError:  # pragma: no cover - depends on the installed Keras
+        return None
+    return getattr(backend, f"bidirectional_{kind}", None)
+
+
+def recurrent_loop(step, inputs, initial_states, unroll=False, return_all_outputs=True):
+    """Run `step(inputs_t, states) -> (output, states)` over axis 1 of `inputs` (batch first, then time).
+
+    Returns `(last output, all outputs stacked on axis 1 or None, final states)`. This is the backend's own loop
+    (`keras.src.backend.rnn`: a `scan` or `while_loop`, the one every Keras RNN layer uses) where it is there, and
+    a Python loop over the time steps otherwise (it needs a known number of steps).
+    """
+    try:
+        from keras.src.backend import rnn
+    except ImportError:  # pragma: no cover - every Keras 3 so far has it
+        rnn = None
+    if rnn is not None and keras.backend.backend() != "torch":
+        last, outputs, final = rnn(
+            step,
+            inputs,
+            initial_states,
+            unroll=bool(unroll),
+            return_all_outputs=return_all_outputs,
+        )
+        return last, outputs, final
+    # PyTorch runs eagerly: a plain loop is what Keras's own loop does there too, without its bookkeeping.
+    return python_loop(step, inputs, initial_states, return_all_outputs)
+
+
+def python_loop(step, inputs, states, return_all_outputs=True):
+    """The plain Python loop behind `recurrent_loop` (time on axis 1 of `inputs`)."""
+    outputs = []
+    output = None
+    # unstack, not inputs[:, t]: the gradient of T slices would be T full-size tensors.
+    for inputs_t in keras.ops.unstack(inputs, axis=1):
+        output, states = step(inputs_t, states)
+        if return_all_outputs:
+            outputs.append(output)
+    stacked = keras.ops.stack(outputs, axis=1) if return_all_outputs else None
+    return output, stacked, states
+
+
+def torch_default_device():
+    """The device Keras's PyTorch backend puts new tensors on (`"cpu"`, `"cuda"`, ...)."""
+    try:
+        from keras.src.backend.torch.core import get_device
+    except ImportError:  # pragma: no cover - depends on the installed Keras
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(get_device())
+
+
+def tf_in_xla_function():
+    """Whether TensorFlow is tracing a function that XLA compiles (`jit_compile=True`).
+
+    Without TensorFlow's private graph utilities this answers True: callers then take the path that is safe
+    under XLA.
+    """
+    try:
+        from tensorflow.python.framework import ops as tf_ops
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # pragma: no cover - a TensorFlow without these internals
+        return True
+    return bool(control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph()))
