@@ -24,6 +24,35 @@ def _check_positive_int(name, value, minimum=1):
     return int(value)
 
 
+#: The smallest value each task accepts for each of its integer arguments.
+_MINIMUMS = {"n_sequences": 1, "n_steps": 2, "n_classes": 2, "seed": 0}
+
+
+def _check_sizes(**sizes):
+    """Checks each integer argument in the order given; returns them as ints, in that order."""
+    return tuple(
+        _check_positive_int(name, value, minimum=_MINIMUMS[name])
+        for name, value in sizes.items()
+    )
+
+
+def _neighbour_task(n_sequences, n_steps, seed, combine):
+    """Standard normal inputs; a step's label is `combine(x[t - 1], x[t + 1]) > 0`.
+
+    A neighbour beyond either end of the sequence counts as zero. `combine`
+    is a NumPy ufunc of two arrays (`np.add`, `np.multiply`).
+    """
+    n_sequences, n_steps, seed = _check_sizes(
+        n_sequences=n_sequences, n_steps=n_steps, seed=seed
+    )
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n_sequences, n_steps)).astype("float32")
+    padded = np.pad(x, ((0, 0), (1, 1)))  # a zero beyond each end
+    left, right = padded[:, :-2], padded[:, 2:]
+    y = (combine(left, right) > 0).astype("float32")
+    return x[..., np.newaxis], y[..., np.newaxis]
+
+
 def neighbour_sum_task(n_sequences, n_steps, seed=0):
     """Sequences whose per-step label depends on both neighbours.
 
@@ -57,16 +86,7 @@ def neighbour_sum_task(n_sequences, n_steps, seed=0):
     >>> bool(np.all(y[..., 0] == (padded[:, :-2] + padded[:, 2:] > 0)))
     True
     """
-    n_sequences = _check_positive_int("n_sequences", n_sequences, minimum=1)
-    n_steps = _check_positive_int("n_steps", n_steps, minimum=2)
-    seed = _check_positive_int("seed", seed, minimum=0)
-
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n_sequences, n_steps)).astype("float32")
-    padded = np.pad(x, ((0, 0), (1, 1)))  # a zero beyond each end
-    left, right = padded[:, :-2], padded[:, 2:]
-    y = (left + right > 0).astype("float32")
-    return x[..., np.newaxis], y[..., np.newaxis]
+    return _neighbour_task(n_sequences, n_steps, seed, np.add)
 
 
 def reverse_time(*arrays):
@@ -142,16 +162,7 @@ def neighbour_agreement_task(n_sequences, n_steps, seed=0):
     >>> float(y[:, 0].max()), float(y[:, -1].max())
     (0.0, 0.0)
     """
-    n_sequences = _check_positive_int("n_sequences", n_sequences, minimum=1)
-    n_steps = _check_positive_int("n_steps", n_steps, minimum=2)
-    seed = _check_positive_int("seed", seed, minimum=0)
-
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n_sequences, n_steps)).astype("float32")
-    padded = np.pad(x, ((0, 0), (1, 1)))  # a zero beyond each end
-    left, right = padded[:, :-2], padded[:, 2:]
-    y = (left * right > 0).astype("float32")
-    return x[..., np.newaxis], y[..., np.newaxis]
+    return _neighbour_task(n_sequences, n_steps, seed, np.multiply)
 
 
 def _votes(rng, shape, n_classes):
@@ -159,6 +170,11 @@ def _votes(rng, shape, n_classes):
     classes = rng.integers(0, n_classes, size=shape)
     strengths = rng.uniform(0.0, 1.0, size=shape)
     return np.eye(n_classes)[classes] * strengths[..., np.newaxis]
+
+
+def _one_hot_winner(votes):
+    """The class of the strongest vote along the last axis, one-hot, as float32."""
+    return np.eye(votes.shape[-1], dtype="float32")[votes.argmax(axis=-1)]
 
 
 def _vote_sequences(rng, n_sequences, n_steps, n_classes):
@@ -220,10 +236,9 @@ def ends_class_task(n_sequences, n_steps=5, n_classes=5, middle_scale=1.0,
     >>> bool(x[:, 1:-1].max() > 1.0)  # the middle votes are louder
     True
     """
-    n_sequences = _check_positive_int("n_sequences", n_sequences, minimum=1)
-    n_steps = _check_positive_int("n_steps", n_steps, minimum=2)
-    n_classes = _check_positive_int("n_classes", n_classes, minimum=2)
-    seed = _check_positive_int("seed", seed, minimum=0)
+    n_sequences, n_steps, n_classes, seed = _check_sizes(
+        n_sequences=n_sequences, n_steps=n_steps, n_classes=n_classes, seed=seed
+    )
     if (isinstance(middle_scale, bool) or not isinstance(middle_scale, numbers.Real)
             or not middle_scale >= 0):
         raise ValueError(
@@ -236,8 +251,7 @@ def ends_class_task(n_sequences, n_steps=5, n_classes=5, middle_scale=1.0,
     x[:, 1:-1] *= middle_scale
     c = n_classes
     votes = x[:, 0, :c] + x[:, -1, c:]
-    y = np.eye(c, dtype="float32")[votes.argmax(axis=-1)]
-    return x.astype("float32"), y
+    return x.astype("float32"), _one_hot_winner(votes)
 
 
 def neighbour_class_task(n_sequences, n_steps=5, n_classes=5, seed=0):
@@ -285,15 +299,13 @@ def neighbour_class_task(n_sequences, n_steps=5, n_classes=5, seed=0):
     >>> bool(np.all(y[:, 1].argmax(-1) == votes.argmax(-1)))
     True
     """
-    n_sequences = _check_positive_int("n_sequences", n_sequences, minimum=1)
-    n_steps = _check_positive_int("n_steps", n_steps, minimum=2)
-    n_classes = _check_positive_int("n_classes", n_classes, minimum=2)
-    seed = _check_positive_int("seed", seed, minimum=0)
+    n_sequences, n_steps, n_classes, seed = _check_sizes(
+        n_sequences=n_sequences, n_steps=n_steps, n_classes=n_classes, seed=seed
+    )
 
     rng = np.random.default_rng(seed)
     x = _vote_sequences(rng, n_sequences, n_steps, n_classes)
     c = n_classes
     padded = np.pad(x, ((0, 0), (1, 1), (0, 0)))  # no votes beyond either end
     votes = padded[:, :-2, :c] + padded[:, 2:, c:]
-    y = np.eye(c, dtype="float32")[votes.argmax(axis=-1)]
-    return x.astype("float32"), y
+    return x.astype("float32"), _one_hot_winner(votes)

@@ -54,6 +54,91 @@ def _colour_for(name):
     return COLOURS.get(str(name).lower())
 
 
+def _check_mapping(value, what, of):
+    """Raises the book's error unless `value` is a non-empty mapping."""
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError(
+            f"`{what}` must be a non-empty mapping from {of}. Received: {value!r}"
+        )
+
+
+def _check_named_values(values, what, each=None):
+    """Returns `{name: 1D float64 array}` for a non-empty mapping of sequences.
+
+    `each` starts the error message about one bad sequence; it defaults to
+    "Each entry of `what`".
+    """
+    _check_mapping(values, what, "a name to a sequence of floats")
+    each = f"Each entry of `{what}`" if each is None else each
+    arrays = {}
+    for name, sequence in values.items():
+        array = np.asarray(sequence, dtype="float64")
+        if array.ndim != 1 or array.size == 0:
+            raise ValueError(
+                f"{each} must be a non-empty 1D sequence of floats. "
+                f"Received for {name!r}: an array of shape {array.shape}"
+            )
+        arrays[name] = array
+    return arrays
+
+
+def _draw_lines(ax, lines, x_start, markersize, colours=None, linewidths=None):
+    """Draws each named line, its i-th value at `x = x_start + i`, with a dot a value.
+
+    `colours` and `linewidths` map a line's name to its colour and width;
+    a name not in `colours` gets the book's colour (`COLOURS`) or the next
+    of matplotlib's cycle. Without `linewidths`, lines take matplotlib's
+    default width; with it, a name not in it gets 1.5.
+
+    Returns `{label: Line2D}`, the first line drawn under each label.
+    """
+    colours = colours or {}
+    drawn = {}
+    for name, values in lines.items():
+        width = {} if linewidths is None else {"linewidth": linewidths.get(name, 1.5)}
+        xs = np.arange(x_start, x_start + values.size)
+        (line,) = ax.plot(xs, values, marker="o", markersize=markersize,
+                          label=str(name),
+                          color=colours.get(name, _colour_for(name)), **width)
+        drawn.setdefault(str(name), line)
+    return drawn
+
+
+def _panel_grid(n, ncols, panel_size, figsize, **subplots):
+    """Returns `(figure, axes)`: a grid for `n` panels, `ncols` of them a row.
+
+    `axes` is a 2D array however many rows and columns there are.
+    `panel_size` is the `(width, height)` of a panel when `figsize` is
+    `None`; `subplots` goes to `plt.subplots` (`sharex`, `sharey`).
+    """
+    import matplotlib.pyplot as plt
+
+    ncols = n if ncols is None else int(ncols)
+    if ncols < 1:
+        raise ValueError(f"`ncols` must be a positive integer. Received: ncols={ncols!r}")
+    nrows = math.ceil(n / ncols)
+    if figsize is None:
+        figsize = (panel_size[0] * ncols, panel_size[1] * nrows)
+    return plt.subplots(nrows, ncols, figsize=figsize, squeeze=False,
+                        layout="constrained", **subplots)
+
+
+def _finish_panels(fig, axes, n, title, ylabel, handles, legend_ncols,
+                   xlabel=None):
+    """Hides the grid's unused panels, labels the axes at the edges, titles the
+    figure and names `handles` (`{label: artist}`) in one legend below it."""
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    if xlabel is not None:
+        for ax in axes[-1]:
+            ax.set_xlabel(xlabel)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    fig.suptitle(title)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+               ncols=legend_ncols)
+
+
 def plot_curves(
     curves,
     title,
@@ -97,26 +182,9 @@ def plot_curves(
     >>> fig.axes[0].get_xlabel()
     'epoch'
     """
-    if not isinstance(curves, Mapping) or not curves:
-        raise ValueError(
-            "`curves` must be a non-empty mapping from a name to a sequence "
-            f"of floats. Received: {curves!r}"
-        )
-    arrays = {}
-    for name, values in curves.items():
-        values = np.asarray(values, dtype="float64")
-        if values.ndim != 1 or values.size == 0:
-            raise ValueError(
-                "Each curve must be a non-empty 1D sequence of floats. "
-                f"Received for {name!r}: an array of shape {values.shape}"
-            )
-        arrays[name] = values
-
+    arrays = _check_named_values(curves, "curves", each="Each curve")
     fig, ax = _new_axes(ax, figsize)
-    for name, values in arrays.items():
-        xs = np.arange(x_start, x_start + values.size)
-        ax.plot(xs, values, marker="o", markersize=3, label=str(name),
-                color=_colour_for(name))
+    _draw_lines(ax, arrays, x_start, markersize=3)
     if chance is not None:
         ax.axhline(chance, color="grey", linestyle="--", linewidth=1,
                    label="chance")
@@ -218,25 +286,6 @@ def plot_accuracy_per_step(
                        figsize=figsize)
 
 
-def _check_named_values(values, what):
-    """Returns `{name: 1D float64 array}` for a non-empty mapping of sequences."""
-    if not isinstance(values, Mapping) or not values:
-        raise ValueError(
-            f"`{what}` must be a non-empty mapping from a name to a sequence "
-            f"of floats. Received: {values!r}"
-        )
-    arrays = {}
-    for name, sequence in values.items():
-        array = np.asarray(sequence, dtype="float64")
-        if array.ndim != 1 or array.size == 0:
-            raise ValueError(
-                f"Each entry of `{what}` must be a non-empty 1D sequence of "
-                f"floats. Received for {name!r}: an array of shape {array.shape}"
-            )
-        arrays[name] = array
-    return arrays
-
-
 def plot_panels(
     panels,
     title,
@@ -288,48 +337,24 @@ def plot_panels(
     >>> [ax.get_title() for ax in fig.axes]
     ['sum', 'mul']
     """
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    if not isinstance(panels, Mapping) or not panels:
-        raise ValueError(
-            "`panels` must be a non-empty mapping from a panel title to a "
-            f"mapping of named lines. Received: {panels!r}"
-        )
+    _check_mapping(panels, "panels", "a panel title to a mapping of named lines")
     checked = {name: _check_named_values(lines, f"panels[{name!r}]")
                for name, lines in panels.items()}
-    n = len(checked)
-    ncols = n if ncols is None else int(ncols)
-    if ncols < 1:
-        raise ValueError(f"`ncols` must be a positive integer. Received: ncols={ncols!r}")
-    nrows = math.ceil(n / ncols)
-    if figsize is None:
-        figsize = (3 * ncols, 2.8 * nrows)
-    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, sharex=True,
-                             sharey=sharey, squeeze=False, layout="constrained")
-    colours = dict(colours or {})
-    linewidths = dict(linewidths or {})
+    fig, axes = _panel_grid(len(checked), ncols, (3, 2.8), figsize,
+                            sharex=True, sharey=sharey)
     handles = {}
     for ax, (panel_title, lines) in zip(axes.flat, checked.items()):
-        for name, values in lines.items():
-            xs = np.arange(x_start, x_start + values.size)
-            (line,) = ax.plot(xs, values, label=str(name), marker="o",
-                              markersize=2.5,
-                              color=colours.get(name, _colour_for(name)),
-                              linewidth=linewidths.get(name, 1.5))
-            handles.setdefault(str(name), line)
+        drawn = _draw_lines(ax, lines, x_start, markersize=2.5, colours=colours,
+                            linewidths=linewidths or {})
+        for label, line in drawn.items():
+            handles.setdefault(label, line)
         ax.set_title(panel_title)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, alpha=0.3)
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel(xlabel)
-    for ax in axes[:, 0]:
-        ax.set_ylabel(ylabel)
-    fig.suptitle(title)
-    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-               ncols=len(handles))
+    _finish_panels(fig, axes, len(checked), title, ylabel, handles,
+                   legend_ncols=len(handles), xlabel=xlabel)
     return fig
 
 
@@ -377,11 +402,7 @@ def plot_grouped_bars(
     >>> [label.get_text() for label in fig.axes[0].get_xticklabels()]
     ['task A', 'task B']
     """
-    if not isinstance(groups, Mapping) or not groups:
-        raise ValueError(
-            "`groups` must be a non-empty mapping from a group name to a "
-            f"mapping of bar names to floats. Received: {groups!r}"
-        )
+    _check_mapping(groups, "groups", "a group name to a mapping of bar names to floats")
     bar_names = None
     for group, bars in groups.items():
         if not isinstance(bars, Mapping) or not bars:
@@ -472,13 +493,7 @@ def plot_bar_panels(
     >>> [label.get_text() for label in fig.axes[0].get_xticklabels()]
     ['jax', 'torch']
     """
-    import matplotlib.pyplot as plt
-
-    if not isinstance(panels, Mapping) or not panels:
-        raise ValueError(
-            "`panels` must be a non-empty mapping from a panel title to a "
-            f"mapping of groups of bars. Received: {panels!r}"
-        )
+    _check_mapping(panels, "panels", "a panel title to a mapping of groups of bars")
     bar_names = []
     for panel, groups in panels.items():
         if not isinstance(groups, Mapping) or not groups:
@@ -493,15 +508,7 @@ def plot_bar_panels(
                     f"Received in panel {panel!r}: {bars!r}"
                 )
             bar_names += [name for name in bars if name not in bar_names]
-    n = len(panels)
-    ncols = n if ncols is None else int(ncols)
-    if ncols < 1:
-        raise ValueError(f"`ncols` must be a positive integer. Received: ncols={ncols!r}")
-    nrows = math.ceil(n / ncols)
-    if figsize is None:
-        figsize = (4.2 * ncols, 3.2 * nrows)
-    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, sharey=True,
-                             squeeze=False, layout="constrained")
+    fig, axes = _panel_grid(len(panels), ncols, (4.2, 3.2), figsize, sharey=True)
     colours = dict(colours or {})
     spreads = spreads or {}
     width = 0.8 / len(bar_names)
@@ -532,11 +539,6 @@ def plot_bar_panels(
         ax.grid(True, axis="y", alpha=0.3)
         if ylim is not None:
             ax.set_ylim(*ylim)
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
-    for ax in axes[:, 0]:
-        ax.set_ylabel(ylabel)
-    fig.suptitle(title)
-    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-               ncols=min(len(handles), 4))
+    _finish_panels(fig, axes, len(panels), title, ylabel, handles,
+                   legend_ncols=min(len(handles), 4))
     return fig

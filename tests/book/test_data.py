@@ -1,5 +1,6 @@
 """Tests of bidirbook.data (the chapters' generated data) and bidirbook.chapter.setup."""
 
+import operator
 import random
 
 import numpy as np
@@ -7,18 +8,7 @@ import pytest
 
 from bidirbook import data
 from bidirbook.chapter import device_report, setup
-
-
-def naive_labels(x):
-    """The label rule written out step by step, as the book states it."""
-    n, steps, _ = x.shape
-    y = np.zeros((n, steps, 1), dtype="float32")
-    for i in range(n):
-        for t in range(steps):
-            left = x[i, t - 1, 0] if t > 0 else 0.0
-            right = x[i, t + 1, 0] if t + 1 < steps else 0.0
-            y[i, t, 0] = float(left + right > 0)
-    return y
+from helpers.book import naive_neighbour_labels
 
 
 @pytest.mark.parametrize("n_sequences, n_steps", [(1, 2), (3, 7), (50, 20)])
@@ -32,7 +22,7 @@ def test_shapes_and_dtypes(n_sequences, n_steps):
 
 def test_label_rule_matches_the_definition():
     x, y = data.neighbour_sum_task(40, 9, seed=3)
-    np.testing.assert_array_equal(y, naive_labels(x))
+    np.testing.assert_array_equal(y, naive_neighbour_labels(x, operator.add))
     assert set(np.unique(y)) == {0.0, 1.0}
 
 

@@ -1,26 +1,14 @@
 """Tests of the helpers chapter 3 (merge modes) adds: the neighbour-agreement task and two figures."""
 
-import matplotlib
+import operator
 
-matplotlib.use("Agg")
+import numpy as np
+import pytest
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+from bidirbook import data, plot
+from helpers.book import agg_pyplot, naive_neighbour_labels
 
-from bidirbook import data, plot  # noqa: E402
-
-
-def naive_agreement_labels(x):
-    """The label rule written out step by step, as the docstring states it."""
-    n, steps, _ = x.shape
-    y = np.zeros((n, steps, 1), dtype="float32")
-    for i in range(n):
-        for t in range(steps):
-            left = x[i, t - 1, 0] if t > 0 else 0.0
-            right = x[i, t + 1, 0] if t + 1 < steps else 0.0
-            y[i, t, 0] = float(left * right > 0)
-    return y
+plt = agg_pyplot()
 
 
 @pytest.mark.parametrize("n_sequences, n_steps", [(1, 2), (3, 7), (50, 20)])
@@ -32,7 +20,7 @@ def test_agreement_shapes_and_dtypes(n_sequences, n_steps):
 
 def test_agreement_labels_match_the_definition():
     x, y = data.neighbour_agreement_task(40, 9, seed=3)
-    np.testing.assert_array_equal(y, naive_agreement_labels(x))
+    np.testing.assert_array_equal(y, naive_neighbour_labels(x, operator.mul))
 
 
 def test_agreement_ends_are_zero_and_middle_is_balanced():

@@ -1,13 +1,11 @@
 """bidirbook.plot.plot_bar_panels: small multiples of grouped bars with spreads and reference lines."""
 
-import matplotlib
+import pytest
 
-matplotlib.use("Agg")
+from bidirbook import plot
+from helpers.book import agg_pyplot
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-
-from bidirbook import plot  # noqa: E402
+plt = agg_pyplot()
 
 PANELS = {
     "train": {"tensorflow": {"keras": 2.0, "bidirlib": 1.5}, "torch": {"keras": 2.2, "bidirlib": 0.5}},

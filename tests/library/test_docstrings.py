@@ -1,4 +1,4 @@
-"""Every example in bidirlib's docstrings runs and prints what it says."""
+"""Every example in the docstrings of bidirlib and of the book's helpers (bidirbook) runs and prints what it says."""
 
 import doctest
 import importlib
@@ -6,17 +6,26 @@ import pkgutil
 
 import pytest
 
+import bidirbook
 import bidirlib
+from helpers.book import agg_pyplot
 
 MODULES = sorted(
-    info.name for info in pkgutil.walk_packages(bidirlib.__path__, prefix="bidirlib.")
+    info.name
+    for package in (bidirlib, bidirbook)
+    for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
 )
 
 
 @pytest.mark.parametrize("module_name", MODULES)
 def test_docstring_examples(module_name):
+    if module_name == "bidirbook.plot":
+        plt = agg_pyplot()  # the figures' examples draw off screen
     module = importlib.import_module(module_name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+    if module_name == "bidirbook.plot":
+        plt.close("all")
+    assert result.attempted > 0 or module_name.startswith("bidirlib."), f"no docstring example ran in {module_name}"
     assert result.failed == 0, f"{result.failed} docstring example(s) failed in {module_name}"
 
 
