@@ -63,3 +63,35 @@ def test_config_written_by_keras_loads_into_bidirlib(merge_mode):
 
 def test_registered_name():
     assert keras.saving.get_registered_name(bidirlib.Bidirectional) == "bidirlib>Bidirectional"
+
+
+@pytest.mark.parametrize("setting", ["off", "stacked"])
+def test_fused_path_setting_survives_config_and_keras_file(setting, tmp_path):
+    layer = bidirlib.Bidirectional(keras.layers.LSTM(3, return_sequences=True), fused_path=setting)
+    assert layer.get_config()["fused_path"] == setting
+    assert bidirlib.Bidirectional.from_config(layer.get_config()).fused_path == setting
+    model = keras.Sequential([keras.Input(shape=(6, 4)), layer])
+    x = random_sequences()
+    expected = model.predict(x, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path).layers[0]
+    assert loaded.fused_path == setting
+    loaded(x)
+    assert loaded.last_call_path == ("separate" if setting == "off" else "stacked_lstm")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x)), expected, atol=ATOL)
+
+
+def test_default_fused_path_keeps_keras_config():
+    layer = bidirlib.Bidirectional(keras.layers.LSTM(3))
+    assert "fused_path" not in layer.get_config()
+    assert set(layer.get_config()) == set(keras.layers.Bidirectional(keras.layers.LSTM(3)).get_config())
+
+
+def test_bad_fused_path_names_the_argument():
+    with pytest.raises(ValueError, match=r"`fused_path` must be one of \('auto', 'stacked', 'off'\). Received: fused_path=True"):
+        bidirlib.Bidirectional(keras.layers.LSTM(3), fused_path=True)
+    layer = bidirlib.Bidirectional(keras.layers.LSTM(3))
+    with pytest.raises(ValueError, match="Received: fused_path='fast'"):
+        layer.fused_path = "fast"
+    assert layer.fused_path == "auto"
