@@ -10,7 +10,7 @@ from bidirlib.cloning import clone_layer, prefixed_name
 from bidirlib.fused import rules
 from bidirlib.fused.dispatch import FusedCall, run_fused
 from bidirlib.merge import assemble, merged_width, validate_merge_mode
-from bidirlib.states import call_takes, split_initial_state, state_count
+from bidirlib.states import call_takes, require_state_shapes, split_initial_state, state_count
 
 
 @keras.saving.register_keras_serializable(package="bidirlib")
@@ -99,6 +99,7 @@ class Bidirectional(keras.layers.Layer):
         if backward_layer is not None:
             validation.require_layer(backward_layer, "backward_layer")
         validate_merge_mode(merge_mode)
+        validation.require_weights_list(weights)
         rules.validate_fused_path(fused_path)
         validation.require_direction_attributes(layer, "layer")
         if backward_layer is not None:
@@ -143,6 +144,11 @@ class Bidirectional(keras.layers.Layer):
         self.last_call_path = None
         #: Why the last call did not take a fused kernel, or None when it did (or none was considered).
         self.last_fused_fallback = None
+        if not self.trainable:
+            # `trainable=False` reached the Layer before the two directions existed: freeze them now. Keras's
+            # setter passes later changes (unfreezing too) on to both.
+            for sublayer in (self.forward_layer, self.backward_layer):
+                sublayer.trainable = False
 
     @property
     def fused_path(self):
@@ -157,14 +163,17 @@ class Bidirectional(keras.layers.Layer):
 
     def __call__(self, *args, **kwargs):
         # Keras checks `input_spec` before `build`; say which argument is wrong before its generic message.
+        # In a functional model Keras may not run `call` until later: check what was given now.
         sequences = args[0] if args else kwargs.get("sequences")
-        shape = getattr(sequences, "shape", None)
-        if shape is not None:
-            validation.require_sequence_shape(tuple(shape))
+        validation.require_sequences(sequences)
+        initial_state = args[1] if len(args) > 1 else kwargs.get("initial_state")
+        split_initial_state(initial_state, self.forward_layer, self.backward_layer)
+        validation.require_mask(kwargs.get("mask"), tuple(sequences.shape))
         return super().__call__(*args, **kwargs)
 
     def build(self, sequences_shape, initial_state_shape=None):
         validation.require_sequence_shape(sequences_shape)
+        self._built_features = sequences_shape[-1]
         for sublayer in (self.forward_layer, self.backward_layer):
             if not sublayer.built:
                 sublayer.build(sequences_shape)
@@ -209,7 +218,12 @@ class Bidirectional(keras.layers.Layer):
     # ------------------------------------------------------------------ call
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
+        # Checked before any path runs, so that a fused path sees what the separate path would refuse.
+        shape = tuple(sequences.shape)
+        validation.require_features(shape, getattr(self, "_built_features", None))
+        validation.require_mask(mask, shape)
         forward_state, backward_state = split_initial_state(initial_state, self.forward_layer, self.backward_layer)
+        require_state_shapes(forward_state, backward_state, self.forward_layer, self.backward_layer, shape[0])
 
         outcome = run_fused(
             FusedCall(
@@ -233,11 +247,11 @@ class Bidirectional(keras.layers.Layer):
             states = tuple(forward_states) + tuple(backward_states)
             return assemble(y, y_reversed, states, self.merge_mode, self.return_state)
 
-        y = self.forward_layer(
-            sequences, **_sublayer_kwargs(self.forward_layer, forward_state, mask, training)
+        y = self._run_direction(
+            self.forward_layer, sequences, _sublayer_kwargs(self.forward_layer, forward_state, mask, training)
         )
-        y_reversed = self._call_backward(
-            sequences, _sublayer_kwargs(self.backward_layer, backward_state, mask, training)
+        y_reversed = self._run_direction(
+            self.backward_layer, sequences, _sublayer_kwargs(self.backward_layer, backward_state, mask, training)
         )
         states = ()
         if self.return_state:
@@ -249,20 +263,27 @@ class Bidirectional(keras.layers.Layer):
             # The backward layer emits its steps in the order it read them: last input step first.
             y_reversed = ops.flip(y_reversed, axis=1)
             if mask is not None:
-                y = _zero_masked_steps(y, mask)
-                y_reversed = _zero_masked_steps(y_reversed, mask)
+                # Each output is zeroed by the mask in its own time order. For a swapped pair (the `layer`
+                # reads backwards, the `backward_layer` forwards) both come out last step first, as in Keras.
+                y = _zero_masked_steps(y, mask, reversed_order=bool(self.forward_layer.go_backwards))
+                y_reversed = _zero_masked_steps(
+                    y_reversed, mask, reversed_order=not self.backward_layer.go_backwards
+                )
         return assemble(y, y_reversed, states, self.merge_mode, self.return_state)
 
-    def _call_backward(self, sequences, kwargs):
-        layer = self.backward_layer
+    def _run_direction(self, layer, sequences, kwargs):
+        """Call one direction's layer; an unrolled RNN that reads backwards under a mask reads forwards instead.
+
+        Keras's unrolled loops mishandle `go_backwards` with a mask: on PyTorch they crash (a tuple is flipped),
+        on TensorFlow they zero the outputs by the unreversed mask. Reading the reversed sequence (and mask)
+        forwards is the same computation as the rolled loop's, so that is what runs, on our own copy of the layer.
+        """
         if (
-            keras.backend.backend() == "torch"
+            getattr(layer, "go_backwards", False)
             and getattr(layer, "unroll", False)
             and kwargs.get("mask") is not None
             and isinstance(layer, keras.layers.RNN)
         ):
-            # Keras's torch `rnn` crashes on go_backwards + unroll + mask (it flips a tuple). Reading the
-            # reversed sequence forwards is the same computation, so do that on our own copy of the layer.
             kwargs = {**kwargs, "mask": ops.flip(kwargs["mask"], axis=1)}
             layer.go_backwards = False
             try:
@@ -330,6 +351,11 @@ class Bidirectional(keras.layers.Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        if not isinstance(config, dict) or "layer" not in config:
+            raise ValueError(
+                "Bidirectional.from_config needs a config dict holding `layer` (the forward layer's serialized "
+                f"config), as get_config() returns. Received: {config!r}."
+            )
         config = copy.deepcopy(config)
         config["layer"] = keras.saving.deserialize_keras_object(config["layer"], custom_objects=custom_objects)
         backward_config = config.pop("backward_layer", None)
@@ -366,9 +392,14 @@ def _static_width(layer):
     return size if isinstance(size, int) else None
 
 
-def _zero_masked_steps(y, mask):
-    """Zero the steps of `y` (batch, time, ...) where `mask` (batch, time) is False."""
+def _zero_masked_steps(y, mask, reversed_order=False):
+    """Zero the steps of `y` (batch, time, ...) where `mask` (batch, time) is False.
+
+    With `reversed_order`, `y`'s steps run from the last input step to the first, so the mask is reversed too.
+    """
     mask = ops.cast(mask, "bool")
+    if reversed_order:
+        mask = ops.flip(mask, axis=1)
     while len(mask.shape) < len(y.shape):
         mask = ops.expand_dims(mask, -1)
     return ops.where(mask, y, ops.zeros_like(y))

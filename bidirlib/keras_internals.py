@@ -74,6 +74,16 @@ def torch_default_device():
     return str(get_device())
 
 
+def torch_compiling():
+    """Whether PyTorch is tracing the current code for `torch.compile` (Keras's `jit_compile=True`)."""
+    import torch
+
+    compiler = getattr(torch, "compiler", None)
+    if compiler is not None and hasattr(compiler, "is_compiling"):
+        return bool(compiler.is_compiling())
+    return False  # pragma: no cover - PyTorch before 2.3 has no public question; assume eager
+
+
 def tf_in_xla_function():
     """Whether TensorFlow is tracing a function that XLA compiles (`jit_compile=True`).
 

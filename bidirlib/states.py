@@ -85,7 +85,40 @@ def split_initial_state(initial_state, forward_layer, backward_layer):
                 f"`initial_state` was given, but {layer.name} ({layer.__class__.__name__}) does not "
                 "take an `initial_state` argument in its call()."
             )
+    for index, state in enumerate(initial_state):
+        if state is None or not hasattr(state, "shape"):
+            raise ValueError(
+                f"`initial_state[{index}]` must be a tensor of shape (batch, units). "
+                f"Received: {state!r} of type {type(state).__name__}."
+            )
     return list(initial_state[:split]), list(initial_state[split:])
+
+
+def require_state_shapes(forward_state, backward_state, forward_layer, backward_layer, batch):
+    """Raise a `ValueError` unless each initial state is `(batch, size)` for its layer's state size.
+
+    Sizes that a layer does not state as integers, and a batch that is not known yet, are not checked.
+    """
+    index = 0
+    for layer, states in ((forward_layer, forward_state), (backward_layer, backward_state)):
+        sizes = getattr(layer, "state_size", None)
+        sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+        for position, state in enumerate(states or ()):
+            size = sizes[position] if position < len(sizes) else None
+            shape = tuple(state.shape)
+            expected_batch = batch if batch is not None else (shape[0] if shape else None)
+            wrong_rank = isinstance(size, int) and len(shape) != 2
+            wrong_size = isinstance(size, int) and len(shape) == 2 and shape[1] is not None and shape[1] != size
+            wrong_batch = (
+                batch is not None and len(shape) >= 1 and shape[0] is not None and int(shape[0]) != int(batch)
+            )
+            if wrong_rank or wrong_size or wrong_batch:
+                raise ValueError(
+                    f"`initial_state[{index}]` is state {position} of {layer.name} and must have shape "
+                    f"({expected_batch}, {size}): the batch of `sequences`, then the state's size. "
+                    f"Received: a tensor of shape {shape}."
+                )
+            index += 1
 
 
 def call_takes(layer, argument):

@@ -118,3 +118,78 @@ def require_arrays(argument, values, variables, n_forward, order):
                 f"`{argument}[{index}]` is for {variable.path} and must have shape {tuple(variable.shape)}. "
                 f"Received: an array of shape {shape}."
             )
+
+
+# ---------------------------------------------------------------------- what a call is given
+
+
+def require_sequences(sequences):
+    """Raise a `ValueError` unless `sequences` is a tensor (or array) with at least three axes."""
+    if sequences is None or not hasattr(sequences, "shape"):
+        raise ValueError(
+            "Bidirectional expects `sequences` to be a tensor of shape (batch, timesteps, features). "
+            f"Received: sequences={_describe(sequences)} of type {type(sequences).__name__}."
+        )
+    require_sequence_shape(tuple(sequences.shape))
+
+
+def require_features(sequences_shape, built_features):
+    """Raise a `ValueError` when `sequences` has another feature size than the layer was built for."""
+    features = sequences_shape[-1]
+    if built_features is not None and features is not None and int(features) != int(built_features):
+        raise ValueError(
+            f"`sequences` has {features} features (its last axis), but this Bidirectional layer was built for "
+            f"{built_features}. Received: sequences of shape {tuple(sequences_shape)}."
+        )
+
+
+def require_mask(mask, sequences_shape):
+    """Raise a `ValueError` unless `mask` is a boolean (or 0/1 numeric) tensor of shape (batch, timesteps)."""
+    if mask is None:
+        return
+    shape = getattr(mask, "shape", None)
+    if shape is None:
+        raise ValueError(
+            "`mask` must be a boolean tensor of shape (batch, timesteps), True at the steps to use. "
+            f"Received: mask={_describe(mask)} of type {type(mask).__name__}."
+        )
+    try:
+        dtype = keras.backend.standardize_dtype(mask.dtype)
+    except Exception:  # an object the backend cannot name a dtype for
+        dtype = str(getattr(mask, "dtype", "unknown"))
+    if not (dtype == "bool" or dtype.startswith(("int", "uint", "float", "bfloat"))):
+        raise ValueError(
+            f"`mask` must be boolean (or 0/1 numbers), of shape (batch, timesteps). Received: a mask of dtype {dtype}."
+        )
+    expected = tuple(sequences_shape[:2])
+    shape = tuple(shape)
+    matches = len(shape) == 2 and all(
+        a is None or b is None or int(a) == int(b) for a, b in zip(shape, expected)
+    )
+    if not matches:
+        raise ValueError(
+            f"`mask` must have shape (batch, timesteps) = {expected}, one entry per step of `sequences`. "
+            f"Received: a mask of shape {shape}."
+        )
+
+
+def require_weights_list(weights):
+    """Raise a `ValueError` unless `weights` is None or a list (or tuple) of arrays."""
+    if weights is None:
+        return
+    if not isinstance(weights, (list, tuple)):
+        raise ValueError(
+            "`weights` must be a list of arrays: the forward layer's weights, then the backward layer's, in the "
+            f"order of get_weights(). Received: weights={_describe(weights)} of type {type(weights).__name__}."
+        )
+    for index, value in enumerate(weights):
+        if value is None or isinstance(value, (str, bytes, dict)):
+            raise ValueError(
+                f"`weights[{index}]` must be an array. Received: {_describe(value)} of type {type(value).__name__}."
+            )
+        try:
+            np.asarray(value, dtype="float64")
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"`weights[{index}]` must be an array of numbers. Received: {_describe(value)}."
+            ) from None

@@ -398,6 +398,14 @@ def _gru_resets_after(facts, gate):
     return None
 
 
+@rule(TORCH_KERNEL, STACKED)
+def _not_under_torch_compile(facts, gate):
+    # torch.compile (Keras's jit_compile=True on PyTorch) cannot trace PyTorch's fused RNN ops.
+    if keras_internals.torch_compiling():
+        return "PyTorch's kernels are not used inside torch.compile (jit_compile=True)"
+    return None
+
+
 @rule(TORCH_KERNEL)
 def _torch_dtype(facts, gate):
     dtype = str(facts.forward.cell.compute_dtype)
