@@ -81,3 +81,32 @@ def test_docstrings_single_backticks_are_code_and_streams_merge():
     config = CONFIG["sphinx"]["config"]
     assert config["default_role"] == "literal"
     assert config["nb_merge_streams"] is True
+
+
+def test_defects_page_shows_each_defect_and_links_the_test_that_pins_it():
+    import nbformat
+
+    page = ROOT / "reference" / "keras_defects.ipynb"
+    nb = nbformat.read(page, as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    tests = (ROOT / "tests" / "library" / "test_defects.py").read_text()
+    numbered = re.findall(r"^def (test_(\d+)_\w+)\(", tests, re.M)
+    assert numbered, "no numbered defect tests"
+    repository = CONFIG["repository"]
+    url = (f"{repository['url'].rstrip('/')}/blob/{repository.get('branch', 'main')}/"
+           "tests/library/test_defects.py")
+    for name, number in numbered:
+        assert re.search(rf"^## {number}\. ", markdown, re.M), f"defect {number} has no section"
+        assert f"`{name}`" in markdown, f"the page does not name {name}"
+    assert markdown.count(f"]({url})") >= len({n for _, n in numbered}), (
+        f"each defect's section should link {url}"
+    )
+    # Each section shows its defect with code and the output it recorded.
+    sections = re.split(r"^## \d+\. ", "\n".join(
+        c.source if c.cell_type == "markdown" else "<code>" + ("<output>" if c.outputs else "")
+        for c in nb.cells), flags=re.M)[1:]
+    for number, section in enumerate(sections, start=1):
+        assert "<code><output>" in section, f"defect {number} has no code cell with an output"
+    # The book never cites a file its readers cannot see.
+    for path in [page, ROOT / "intro.md", *sorted((ROOT / "reference").glob("*.md"))]:
+        assert "KERAS_BEHAVIOUR" not in path.read_text(), path
