@@ -760,3 +760,21 @@ def test_api_page_shows_docstrings_inline_code_as_code(browser, server):
         style = entry.locator("code", has_text="merge_mode").first.evaluate(
             "e => getComputedStyle(e).fontFamily")
         assert "mono" in style.lower(), style
+
+
+@needs_browser
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.name for n in NOTEBOOKS])
+def test_figures_are_sharp_on_high_dpi_screens(site, browser, server, notebook):
+    # A chapter's setup asks matplotlib for "retina" PNGs (bidirbook.chapter):
+    # each figure holds at least twice the pixels it is shown at, so a 2x
+    # screen draws it without upscaling.
+    with tab(browser, server, device_scale_factor=2) as visit:
+        page = visit.open(page_path(notebook))
+        sizes = page.eval_on_selector_all(
+            "article.bd-article .cell_output img",
+            "images => images.map(i => [i.naturalWidth, i.getBoundingClientRect().width])")
+    blurry = [f"figure {index}: {natural} px shown {shown:.0f} px wide"
+              for index, (natural, shown) in enumerate(sizes, start=1)
+              if natural < 1.9 * shown]
+    assert not blurry, (f"{page_path(notebook)}: figures drawn at 1x (re-record the notebook "
+                        "with scripts/record_notebooks.py):\n" + "\n".join(blurry))
