@@ -565,7 +565,8 @@ CUT_TEXT = """() => {
 
 PHONE_PAGES = [
     "intro.html", "api.html", "search.html?q=bidirectional", "genindex.html",
-    "_modules/bidirlib/bidirectional.html",
+    "_modules/bidirlib/bidirectional.html", "reference/keras_defects.html",
+    "reference/glossary.html", "reference/references.html",
 ] + [page_path(chapter) for chapter in CHAPTERS]
 
 
@@ -685,7 +686,7 @@ def as_read(browser, server):
             page = visit.open(path)
             seen[path] = page.evaluate(READ_ARTICLE)
             if path == "chapters/01_why_bidirectional.html":
-                first = page.locator("article.bd-article mjx-container").first
+                first = page.locator("article.bd-article mjx-container[display='true']").first
                 if first.count():
                     first.scroll_into_view_if_needed()
                 screenshot(page, "desktop-math-01_why_bidirectional")
