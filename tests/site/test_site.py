@@ -748,8 +748,8 @@ def test_every_error_output_shows_its_type_and_message(as_read, notebook):
 
 @needs_browser
 def test_api_page_shows_docstrings_inline_code_as_code(browser, server):
-    # Docstrings write `merge_mode` in single backticks: it must show as code,
-    # not in italics (reStructuredText's default role, <cite>).
+    # Docstrings write `initial_state` in single backticks: it must show as
+    # code, not in italics (reStructuredText's default role, <cite>).
     with tab(browser, server) as visit:
         page = visit.open("api.html")
         article = page.locator("article.bd-article")
@@ -757,8 +757,8 @@ def test_api_page_shows_docstrings_inline_code_as_code(browser, server):
         assert not cited, f"inline code shown in italics on the API page: {cited[:10]}"
         entry = page.locator("dt[id='bidirlib.Bidirectional'] + dd")
         code = entry.locator("code").all_inner_texts()
-        assert "merge_mode" in code, f"`merge_mode` is not set as code: {code[:20]}"
-        style = entry.locator("code", has_text="merge_mode").first.evaluate(
+        assert "initial_state" in code, f"`initial_state` is not set as code: {code}"
+        style = entry.locator("code", has_text="initial_state").first.evaluate(
             "e => getComputedStyle(e).fontFamily")
         assert "mono" in style.lower(), style
 
