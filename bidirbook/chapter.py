@@ -80,6 +80,25 @@ def device_report():
     return ", ".join(names) if names else "CPU"
 
 
+def _sharp_inline_figures():
+    """Asks the notebook's inline backend for figures drawn at twice the pixels.
+
+    The "retina" format stores each PNG at 2x with its display size in the
+    output's metadata, so figures stay sharp on high-DPI screens in Jupyter,
+    Colab and on the website (which shows the recorded outputs). Outside
+    IPython, or without matplotlib-inline, it does nothing.
+    """
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return False
+    if get_ipython() is None:
+        return False
+    set_matplotlib_formats("retina")
+    return True
+
+
 def setup(seed=0, verbose=True):
     """Seeds everything a chapter uses and reports backend and device.
 
@@ -87,7 +106,8 @@ def setup(seed=0, verbose=True):
     (`keras.utils.set_random_seed`, which also seeds the backend's own
     generator). With the TensorFlow backend it also turns on TensorFlow's
     op determinism, so that a chapter's numbers are the same on every run
-    on the same machine.
+    on the same machine. In a notebook it asks for figures at twice the
+    pixels ("retina"), sharp on high-DPI screens.
 
     Args:
         seed: Integer, the seed for every random number generator.
@@ -126,6 +146,8 @@ def setup(seed=0, verbose=True):
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+
+    _sharp_inline_figures()
 
     report = {
         "backend": backend,

@@ -37,3 +37,76 @@ def test_build_ignores_what_is_not_the_book():
         assert pattern in excluded, f"_config.yml should exclude {pattern}"
     assert CONFIG["only_build_toc_files"] is True
 
+
+
+def test_setup_makes_a_notebooks_figures_sharp_on_high_dpi_screens():
+    # A chapter's setup cell asks the inline backend for "retina" PNGs: drawn
+    # at twice the pixels, shown at the size the metadata gives.
+    import base64
+    import os
+    import struct
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\n"
+        "from bidirbook.chapter import setup\n"
+        "setup(seed=0, verbose=False)\n"
+        "plt.figure(figsize=(4, 3), dpi=100)\n"
+        "plt.plot([0, 1])\n"
+        "plt.show()"
+    )])
+    env = {"KERAS_BACKEND": "jax", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        NotebookClient(nb, timeout=120, kernel_name="python3",
+                       resources={"metadata": {"path": str(ROOT)}}).execute()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    images = [o for o in nb.cells[0].outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 1, nb.cells[0].outputs
+    png = base64.b64decode(images[0]["data"]["image/png"])
+    pixel_width = struct.unpack(">I", png[16:20])[0]
+    shown_width = images[0]["metadata"]["image/png"]["width"]
+    assert pixel_width >= 2 * shown_width - 2, (pixel_width, shown_width)
+
+
+def test_docstrings_single_backticks_are_code_and_streams_merge():
+    config = CONFIG["sphinx"]["config"]
+    assert config["default_role"] == "literal"
+    assert config["nb_merge_streams"] is True
+
+
+def test_defects_page_shows_each_defect_and_links_the_test_that_pins_it():
+    import nbformat
+
+    page = ROOT / "reference" / "keras_defects.ipynb"
+    nb = nbformat.read(page, as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    tests = (ROOT / "tests" / "library" / "test_defects.py").read_text()
+    numbered = re.findall(r"^def (test_(\d+)_\w+)\(", tests, re.M)
+    assert numbered, "no numbered defect tests"
+    repository = CONFIG["repository"]
+    url = (f"{repository['url'].rstrip('/')}/blob/{repository.get('branch', 'main')}/"
+           "tests/library/test_defects.py")
+    for name, number in numbered:
+        assert re.search(rf"^## {number}\. ", markdown, re.M), f"defect {number} has no section"
+        assert f"`{name}`" in markdown, f"the page does not name {name}"
+    assert markdown.count(f"]({url})") >= len({n for _, n in numbered}), (
+        f"each defect's section should link {url}"
+    )
+    # Each section shows its defect with code and the output it recorded.
+    sections = re.split(r"^## \d+\. ", "\n".join(
+        c.source if c.cell_type == "markdown" else "<code>" + ("<output>" if c.outputs else "")
+        for c in nb.cells), flags=re.M)[1:]
+    for number, section in enumerate(sections, start=1):
+        assert "<code><output>" in section, f"defect {number} has no code cell with an output"
+    # The book never cites a file its readers cannot see.
+    for path in [page, ROOT / "intro.md", *sorted((ROOT / "reference").glob("*.md"))]:
+        assert "KERAS_BEHAVIOUR" not in path.read_text(), path

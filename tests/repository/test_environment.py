@@ -127,3 +127,29 @@ def test_conda_python_meets_the_package_floor(conda_dependencies, pyproject):
 )
 def test_floor_parser(spec, floor):
     assert floor_of(spec) == floor
+
+
+# Backends the website's build must not install: it runs no notebook.
+HEAVY_BACKENDS = {"tensorflow", "tensorflow-cpu", "torch"}
+
+
+def test_site_extra_builds_the_website_without_a_heavy_backend(pyproject):
+    site = pyproject["project"]["optional-dependencies"]["site"]
+    names = {conda_name(requirement) for requirement in site}
+    assert "jupyter-book" in names, site
+    assert not names & HEAVY_BACKENDS, (
+        f"the site extra installs {sorted(names & HEAVY_BACKENDS)}; the build only imports bidirlib"
+    )
+    assert not any("cuda" in requirement for requirement in site), site
+
+
+def test_readme_first_command_builds_the_site_with_the_site_extra():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    assert commands, "no bash block in README.md"
+    first = commands[0].strip()
+    assert re.match(r'pip install -e "\.\[site\]" && jupyter-book build ', first), first
+    # The backend the build imports Keras with is set by the build itself.
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["sphinx"]["config"]["keras_backend"] == "jax"
+    assert "keras_backend" in config["sphinx"]["local_extensions"]

@@ -13,10 +13,16 @@ Playwright, then checks that
 - the pages are readable on a phone (390 x 844): no sideways scrolling, no
   text cut off.
 
-The browser never leaves 127.0.0.1: requests to other hosts (MathJax from a
-CDN, for example) are blocked, listed in the report and not counted as
-errors, so the tests give the same answer online and offline. Screenshots
-and the report (site-report.json) land in _build/screenshots/.
+- no page asks another host for anything (MathJax, fonts, scripts and
+  styles are served by the site itself);
+- every page reads as written: equations are typeset by MathJax (no raw
+  LaTeX left), no nbval marker and no raw MyST markup shows, and every error
+  output shows its exception's type and message.
+
+The browser never leaves 127.0.0.1: requests to other hosts are blocked
+(Playwright's routing) and listed in the report, so the tests give the same
+answer online and offline. Screenshots and the report (site-report.json)
+land in _build/screenshots/.
 
 Needs Chromium or Chrome (Debian: `apt-get install chromium`; or set
 BOOK_CHROMIUM to a browser binary) and the `playwright` Python package (in
@@ -51,6 +57,8 @@ import bidirlib.layers
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+# Every notebook page of the book: the chapters, and the notebooks in Reference.
+NOTEBOOKS = CHAPTERS + sorted((ROOT / "reference").glob("*.ipynb"))
 ARTEFACTS = ROOT / "_build" / "screenshots"
 
 # The flags Chromium needs as root on a machine with no network but the
@@ -105,8 +113,9 @@ def jupyter_book_command():
 def site(tmp_path_factory):
     """Builds the book once per session, warnings as errors, into a temporary folder."""
     out = tmp_path_factory.mktemp("book")
-    env = dict(os.environ, KERAS_BACKEND=os.environ.get("KERAS_BACKEND", "tensorflow"),
-               TF_CPP_MIN_LOG_LEVEL="3")
+    # The build picks its own Keras backend (_ext/keras_backend.py, `keras_backend` in
+    # _config.yml), as a reader's plain `jupyter-book build` does.
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     start = time.perf_counter()
     result = subprocess.run(
         jupyter_book_command() + ["build", "-W", "-n", "--keep-going", str(ROOT),
@@ -329,9 +338,15 @@ def test_every_page_loads_without_errors_from_the_sites_own_files(crawl):
     problems = [f"{url.removeprefix(server)}: {problem}"
                 for url, page in crawl["pages"].items() for problem in page["problems"]]
     assert not problems, "\n".join(problems)
-    # The only requests that leave the site are to hosts a reader's browser can reach.
-    for url in crawl["external"]:
-        assert url.startswith("https://"), f"a page asks for a non-https resource: {url}"
+
+
+@needs_browser
+def test_no_page_asks_another_host_for_anything(crawl):
+    # The site is self-contained: MathJax, fonts, scripts and styles are all
+    # served from it, so it reads the same offline as online.
+    assert not crawl["external"], (
+        "pages ask other hosts for: " + ", ".join(sorted(crawl["external"]))
+    )
 
 
 @needs_browser
@@ -550,7 +565,8 @@ CUT_TEXT = """() => {
 
 PHONE_PAGES = [
     "intro.html", "api.html", "search.html?q=bidirectional", "genindex.html",
-    "_modules/bidirlib/bidirectional.html",
+    "_modules/bidirlib/bidirectional.html", "reference/keras_defects.html",
+    "reference/glossary.html", "reference/references.html",
 ] + [page_path(chapter) for chapter in CHAPTERS]
 
 
@@ -584,3 +600,182 @@ def test_page_is_readable_on_a_phone(site, browser, server, path):
         on_site = [c for c in CHAPTERS if (site / page_path(c)).is_file()]
         missing = [page_path(c) for c in on_site if visit.base + page_path(c) not in listed]
         assert not missing, f"the menu does not list {missing}"
+
+
+# ---------------------------------------------------------------- the book as written
+
+# Waits for MathJax to finish typesetting (if the page loads it), then reads
+# the article: its math elements, its text outside code blocks and math
+# ("prose"), all its text, and the text of each error output.
+READ_ARTICLE = """async () => {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+        await MathJax.startup.promise;
+    }
+    const article = document.querySelector('article.bd-article') || document.body;
+    const math = Array.from(article.querySelectorAll('.math'));
+    const untypeset = math.filter(e => e.querySelector('mjx-container') === null)
+                          .map(e => e.textContent.trim().slice(0, 80));
+    const prose = [];
+    const all = [];
+    const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const element = walker.currentNode.parentElement;
+        if (!element || element.closest('script, style, mjx-container')) continue;
+        all.push(walker.currentNode.textContent);
+        if (!element.closest('pre, .highlight')) prose.push(walker.currentNode.textContent);
+    }
+    return {
+        math: math.length,
+        typeset: article.querySelectorAll('mjx-container').length,
+        untypeset,
+        prose: prose.join(''),
+        all: all.join(''),
+        errors: Array.from(article.querySelectorAll('.cell_output .output.traceback'),
+                           e => e.textContent),
+    };
+}"""
+
+# LaTeX a reader should never see as text: \( \) \[ \] delimiters, $$, a
+# TeX command or a sub/superscript between dollars, a bare \begin{...}.
+RAW_LATEX = re.compile(
+    r"\\\(|\\\)|\\\[|\\\]|\$\$|\$[^$\n]*(?:\\[A-Za-z]+|[_^]\{?\w)[^$\n]*\$"
+    r"|\\(?:begin|end)\{\w+\*?\}|\\(?:frac|mathbf|mathrm|odot|overrightarrow|overleftarrow)\b"
+)
+# nbval's comment markers (# NBVAL_IGNORE_OUTPUT ...): the book uses cell tags.
+NBVAL_MARKER = re.compile(r"NBVAL_[A-Z_]+")
+# MyST that was not parsed: a directive fence, or a role before its backticks.
+RAW_MYST = re.compile(
+    r"(?:```|:::)\{[\w:-]+\}|\{[a-z]+(?::[a-z-]+)*\}`[^`\n]*`"
+    r"|\{(?:admonition|note|warning|tip|important|figure|glossary|bibliography|code-cell"
+    r"|eval-rst|dropdown|tableofcontents)\}"
+)
+# Inline or display math in a page's Markdown source.
+SOURCE_MATH = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$[^$\s][^$\n]*?(?<![\\\s])\$", re.S)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def source_of(page):
+    """The Markdown a page is built from: a .md file, or a notebook's Markdown cells."""
+    stem = ROOT / page.removesuffix(".html")
+    if stem.with_suffix(".ipynb").is_file():
+        nb = nbformat.read(stem.with_suffix(".ipynb"), as_version=4)
+        return "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    if stem.with_suffix(".md").is_file():
+        return stem.with_suffix(".md").read_text()
+    return None
+
+
+def book_pages():
+    """The pages written for the book: every file in _toc.yml."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [entry["file"] for entry in part.get("chapters", [])]
+    return [f"{name}.html" for name in files]
+
+
+BOOK_PAGES = book_pages()
+
+
+@pytest.fixture(scope="module")
+def as_read(browser, server):
+    """What a reader sees on each of the book's pages once MathJax is done."""
+    seen = {}
+    with tab(browser, server) as visit:
+        for path in BOOK_PAGES:
+            page = visit.open(path)
+            seen[path] = page.evaluate(READ_ARTICLE)
+            if path == "chapters/01_why_bidirectional.html":
+                first = page.locator("article.bd-article mjx-container[display='true']").first
+                if first.count():
+                    first.scroll_into_view_if_needed()
+                screenshot(page, "desktop-math-01_why_bidirectional")
+    return seen
+
+
+@needs_browser
+@pytest.mark.parametrize("path", BOOK_PAGES)
+def test_math_is_typeset_with_no_network(as_read, path):
+    seen = as_read[path]
+    source = source_of(path)
+    has_math = source is not None and SOURCE_MATH.search(source) is not None
+    if has_math:
+        assert seen["math"] > 0, f"{path}: its source has math, the page has no math element"
+        assert seen["typeset"] >= seen["math"], (
+            f"{path}: MathJax typeset {seen['typeset']} of {seen['math']} equations"
+        )
+    assert not seen["untypeset"], f"{path}: equations left as LaTeX: {seen['untypeset'][:5]}"
+    raw = sorted(set(RAW_LATEX.findall(seen["prose"])))
+    assert not raw, f"{path}: raw LaTeX visible in the text: {raw[:10]}"
+
+
+@needs_browser
+@pytest.mark.parametrize("path", BOOK_PAGES)
+def test_no_nbval_marker_or_raw_myst_shows(as_read, path):
+    seen = as_read[path]
+    markers = sorted(set(NBVAL_MARKER.findall(seen["all"])))
+    assert not markers, f"{path}: nbval markers visible: {markers} (use cell tags)"
+    myst = sorted(set(RAW_MYST.findall(seen["prose"])))
+    assert not myst, f"{path}: MyST markup shown as text: {myst[:10]}"
+
+
+def error_outputs(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    return [output for cell in nb.cells if cell.cell_type == "code"
+            for output in cell.get("outputs", []) if output.output_type == "error"]
+
+
+@needs_browser
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.name for n in NOTEBOOKS])
+def test_every_error_output_shows_its_type_and_message(as_read, notebook):
+    path = page_path(notebook)
+    expected = error_outputs(notebook)
+    shown = as_read[path]["errors"]
+    assert len(shown) == len(expected), (
+        f"{path}: {len(expected)} error outputs in the notebook, {len(shown)} on the page"
+    )
+    blank = []
+    for index, (output, text) in enumerate(zip(expected, shown), start=1):
+        text = ANSI.sub("", text)
+        message = ANSI.sub("", output.evalue).strip().splitlines()
+        first_line = next((line.strip() for line in message if line.strip()), "")
+        if output.ename not in text or first_line[:60] not in text:
+            blank.append(f"error {index} ({output.ename}: {first_line[:60]!r}) shows "
+                         f"{text.strip()[:80]!r}")
+    assert not blank, (f"{path}: error outputs without their type and message (a traceback "
+                       "kept empty when recorded shows nothing):\n" + "\n".join(blank))
+
+
+@needs_browser
+def test_api_page_shows_docstrings_inline_code_as_code(browser, server):
+    # Docstrings write `initial_state` in single backticks: it must show as
+    # code, not in italics (reStructuredText's default role, <cite>).
+    with tab(browser, server) as visit:
+        page = visit.open("api.html")
+        article = page.locator("article.bd-article")
+        cited = article.locator("cite").all_inner_texts()
+        assert not cited, f"inline code shown in italics on the API page: {cited[:10]}"
+        entry = page.locator("dt[id='bidirlib.Bidirectional'] + dd")
+        code = entry.locator("code").all_inner_texts()
+        assert "initial_state" in code, f"`initial_state` is not set as code: {code}"
+        style = entry.locator("code", has_text="initial_state").first.evaluate(
+            "e => getComputedStyle(e).fontFamily")
+        assert "mono" in style.lower(), style
+
+
+@needs_browser
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.name for n in NOTEBOOKS])
+def test_figures_are_sharp_on_high_dpi_screens(site, browser, server, notebook):
+    # A chapter's setup asks matplotlib for "retina" PNGs (bidirbook.chapter):
+    # each figure holds at least twice the pixels it is shown at, so a 2x
+    # screen draws it without upscaling.
+    with tab(browser, server, device_scale_factor=2) as visit:
+        page = visit.open(page_path(notebook))
+        sizes = page.eval_on_selector_all(
+            "article.bd-article .cell_output img",
+            "images => images.map(i => [i.naturalWidth, i.getBoundingClientRect().width])")
+    blurry = [f"figure {index}: {natural} px shown {shown:.0f} px wide"
+              for index, (natural, shown) in enumerate(sizes, start=1)
+              if natural < 1.9 * shown]
+    assert not blurry, (f"{page_path(notebook)}: figures drawn at 1x (re-record the notebook "
+                        "with scripts/record_notebooks.py):\n" + "\n".join(blurry))
