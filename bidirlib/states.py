@@ -40,11 +40,13 @@ def split_initial_state(initial_state, forward_layer, backward_layer):
 
     Example:
 
-    >>> import keras
+    >>> import keras, numpy as np
     >>> from bidirlib.states import split_initial_state
     >>> forward, backward = keras.layers.LSTM(4), keras.layers.GRU(4, go_backwards=True)
-    >>> split_initial_state(["h_f", "c_f", "h_b"], forward, backward)
-    (['h_f', 'c_f'], ['h_b'])
+    >>> h_f, c_f, h_b = (np.zeros((2, 4), "float32") for _ in range(3))
+    >>> forward_states, backward_states = split_initial_state([h_f, c_f, h_b], forward, backward)
+    >>> len(forward_states), len(backward_states)
+    (2, 1)
     """
     if initial_state is None:
         return None, None
