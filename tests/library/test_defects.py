@@ -201,6 +201,28 @@ def test_12_docstring_examples_run():
     assert runner.failures == 0
 
 
+# 13. trainable=False on the wrapper freezes both directions (Keras's wrapper freezes nothing: the model still
+#     trains the sub-layers' weights; tf-keras froze them).
+def test_13_trainable_false_freezes_both_directions():
+    counts = {}
+    for cls in (keras.layers.Bidirectional, Bidirectional):
+        model = keras.Sequential([keras.Input((5, 2)), cls(keras.layers.LSTM(3), trainable=False)])
+        counts[cls.__module__.split(".")[0]] = len(model.trainable_weights)
+    assert counts == {"keras": 6, "bidirlib": 0}
+
+
+# 14. Unrolled loops give the rolled loop's numbers under a mask that does not read the same reversed (Keras's
+#     unrolled TensorFlow loop with go_backwards zeroes outputs by the unreversed mask; on PyTorch it crashes).
+def test_14_unrolled_loop_agrees_with_the_rolled_one_under_an_asymmetric_mask():
+    mask = np.array([[False, True, True, True, True, True], [True, False, True, True, True, False],
+                     [True, True, True, True, False, False]])
+    x = random_sequences()
+    rolled = Bidirectional(keras.layers.GRU(3, return_sequences=True))
+    expected = to_numpy(rolled(x, mask=mask))
+    unrolled = Bidirectional(keras.layers.GRU(3, unroll=True, return_sequences=True), weights=rolled.get_weights())
+    np.testing.assert_allclose(to_numpy(unrolled(x, mask=mask))[0], expected[0], atol=ATOL)
+
+
 def test_a_layer_without_compute_output_shape_can_be_called_eagerly():
     wrapper = Bidirectional(RunningSum(return_sequences=True), merge_mode=None)
     forward, backward = to_numpy(wrapper(np.ones((1, 5, 1), "float32")))
