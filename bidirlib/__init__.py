@@ -10,6 +10,7 @@ Importing `bidirlib` registers `bidirlib.Bidirectional` for `.keras` saving, so 
 from bidirlib import fused, layers
 from bidirlib.bidirectional import Bidirectional
 from bidirlib.checker import CriterionResult, SequenceLayerReport, check_sequence_layer
+from bidirlib.convert import load_as_bidirlib, to_bidirlib, to_keras
 from bidirlib.fused import cudnn_eligibility
 from bidirlib.merge import MERGE_MODES
 
@@ -25,4 +26,7 @@ __all__ = [
     "cudnn_eligibility",
     "fused",
     "layers",
+    "load_as_bidirlib",
+    "to_bidirlib",
+    "to_keras",
 ]

@@ -4,6 +4,10 @@ The Keras API page lists four criteria for a wrappable layer: it processes seque
 `go_backwards`, `return_sequences` and `return_state` with the RNN semantics; it has an `input_spec`; it serializes
 with `get_config()`/`from_config()`. `check_sequence_layer` runs copies of a layer to check all four by behaviour
 and reports on each; the wrapper's own fail-fast errors are in `bidirlib.validation`.
+
+`check_wrapping` is the cheaper check `Bidirectional` runs when it is built: only what the layer's own
+configuration needs (can it be copied, does its `go_backwards` read from the end with its own `return_sequences`
+and `return_state`), split into what breaks wrapping and what only deserves a warning.
 """
 
 import dataclasses
@@ -89,9 +93,9 @@ def check_sequence_layer(layer, features=None, timesteps=5, atol=1e-5):
     (False, [2])
     """
     require_layer(layer, "layer")
-    title = f"{layer.__class__.__name__}(name={layer.name!r})"
-    features = features or _built_features(layer) or 3
-    x = np.random.default_rng(0).normal(size=(2, timesteps, features)).astype("float32")
+    title = _title(layer)
+    shape = (2, timesteps, features) if features else _probe_shape(layer, timesteps)
+    x = np.random.default_rng(0).normal(size=shape).astype("float32")
     results = {}
 
     # 4. Serialization first: the behavioural checks run on copies made from the config.
@@ -208,12 +212,159 @@ def _check_direction_semantics(layer, x, atol):
                   f"return_state adds {len(with_states) - 1} state(s).")
 
 
-def _built_features(layer):
-    config = keras.saving.serialize_keras_object(layer).get("build_config") or {}
+def _title(layer):
+    return f"{layer.__class__.__name__}(name={layer.name!r})"
+
+
+def _built_shape(layer):
+    """The input shape `layer` was built for, or None when it is not built (or built without a shape)."""
+    if not layer.built:
+        return None
+    try:
+        config = layer.get_build_config() or {}
+    except Exception:  # a custom get_build_config that fails: no shape to go by
+        return None
     shape = config.get("input_shape") or config.get("sequences_shape")
-    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[-1], int):
-        return shape[-1]
-    return None
+    if shape is None and len(config) == 1:
+        shape = next(iter(config.values()))
+    return tuple(shape) if isinstance(shape, (list, tuple)) else None
+
+
+def _probe_shape(layer, timesteps):
+    """The shape of a small test batch for `layer`: 2 sequences, and the layer's own sizes where it has them.
+
+    A built layer gives its built input shape (its feature axes, and its time axis if that is fixed); an unbuilt
+    one its `input_spec`'s last axis if that is fixed; otherwise 3 features.
+    """
+    shape = _built_shape(layer)
+    if shape is not None and len(shape) >= 3 and all(isinstance(size, int) for size in shape[2:]):
+        steps = shape[1] if isinstance(shape[1], int) else timesteps
+        return (2, steps, *shape[2:])
+    features = 3
+    specs = layer.input_spec if isinstance(layer.input_spec, (list, tuple)) else [layer.input_spec]
+    axes = getattr(specs[0], "axes", None) if specs else None
+    if axes and isinstance(axes.get(-1), int):
+        features = axes[-1]
+    return (2, timesteps, features)
+
+
+# ---------------------------------------------------------------------- the check at construction
+
+
+@dataclasses.dataclass(frozen=True)
+class WrappingCheck:
+    """What `check_wrapping` found: criteria that break wrapping (`refusals`) and others that failed (`warnings`)."""
+
+    layer: str
+    refusals: tuple
+    warnings: tuple
+
+
+def check_wrapping(layer, timesteps=3, atol=1e-5):
+    """Check what `Bidirectional` needs of `layer` in the configuration it was given, and nothing more.
+
+    This is the check `Bidirectional` runs on a layer that is not a `keras.layers.RNN` when it is built. It is
+    cheaper than `check_sequence_layer`: two copies of the layer, each called once on a small random batch (the
+    layer's built input shape if it is built), with the layer's own `return_sequences` and `return_state`.
+    Behaviour the configuration does not use (`return_state=True` when the layer is used without it, the last
+    step with `return_sequences=False`) is not checked; `check_sequence_layer` reports on it.
+
+    It refuses (`refusals`) what would make the wrapper wrong: a layer that cannot be copied from its config or
+    whose copy differs from it, missing direction attributes, `go_backwards` that does not read the sequence
+    from its end, a state count that does not match `return_state`. Anything else that fails, such as a layer
+    that raises on the random batch for reasons of its own, goes to `warnings`: it is wrapped all the same.
+
+    Args:
+        layer: the `keras.layers.Layer` to check; it is never changed.
+        timesteps: length of the test sequences when the layer's built shape does not fix it.
+        atol: tolerance when comparing outputs.
+
+    Returns:
+        A `WrappingCheck` whose `refusals` and `warnings` are tuples of `CriterionResult`.
+
+    Example:
+
+    >>> import keras
+    >>> from bidirlib.checker import check_wrapping
+    >>> check_wrapping(keras.layers.Dense(4)).refusals[0].number
+    2
+    """
+    require_layer(layer, "layer")
+    refusals, warnings = [], []
+
+    def refuse(number, reason):
+        refusals.append(CriterionResult(number, CRITERIA[number], False, reason))
+        return WrappingCheck(_title(layer), tuple(refusals), tuple(warnings))
+
+    def warn(number, reason):
+        warnings.append(CriterionResult(number, CRITERIA[number], False, reason))
+
+    missing = [name for name in DIRECTION_ATTRIBUTES if not hasattr(layer, name)]
+    if missing:
+        return refuse(2, f"it has no {', '.join(f'`{name}`' for name in missing)} attribute. Give the layer these "
+                      "constructor arguments with the keras.layers.RNN meaning, or write an RNN cell.")
+    if not hasattr(layer, "input_spec"):
+        warn(3, "it has no `input_spec` attribute.")
+
+    # 4. The wrapper copies the layer from its config, and the copy is what gets saved: it must be the same layer.
+    try:
+        original_config = without_sharing_ids(layer.get_config())
+        unrecorded = [name for name in DIRECTION_ATTRIBUTES if original_config.get(name) != getattr(layer, name)]
+        if unrecorded:
+            return refuse(4, f"get_config() does not record {', '.join(f'`{n}`' for n in unrecorded)}, so a copy "
+                          "made from it loses the setting; add it to get_config().")
+        stateless = {"stateful": False} if original_config.get("stateful") else {}
+        same = clone_layer(layer, **stateless)
+        flipped = clone_layer(layer, go_backwards=not layer.go_backwards, **stateless)
+    except Exception as error:  # the user's layer's failure, reported rather than raised
+        return refuse(4, f"rebuilding it from its config failed: {type(error).__name__}: {_first_line(error)}. "
+                      "Implement get_config() returning the constructor arguments (and from_config if needed).")
+    copy_config = {**without_sharing_ids(same.get_config()), **{key: original_config.get(key) for key in stateless}}
+    differing = sorted(key for key in set(copy_config) | set(original_config)
+                       if copy_config.get(key) != original_config.get(key))
+    if differing:
+        return refuse(4, f"rebuilding it from get_config() changes {', '.join(differing)}; "
+                      "get_config() must return every constructor argument.")
+    if bool(flipped.go_backwards) == bool(layer.go_backwards):
+        return refuse(4, f"rebuilding it with go_backwards={not layer.go_backwards} from its config did not change "
+                      "`go_backwards`; the constructor must take it.")
+
+    # 2. go_backwards: the backward copy on x must give what the forward copy gives on x read from its end.
+    forward, backward = (flipped, same) if layer.go_backwards else (same, flipped)
+    x = np.random.default_rng(0).normal(size=_probe_shape(layer, timesteps)).astype("float32")
+    try:
+        expected = _run(forward, x[:, ::-1])
+        if not backward.built:
+            backward.build(x.shape)
+        if len(backward.weights) != len(forward.weights):  # weights made on the first call, not in build()
+            _run(backward, x)
+        backward.set_weights(forward.get_weights())
+        actual = _run(backward, x)
+    except Exception as error:  # not one of the criteria: the layer could not run on this batch
+        warn(1, f"calling it on a random {x.shape} batch raised {type(error).__name__}: {_first_line(error)}; "
+             "its go_backwards could not be checked. Build the layer first so that the check uses its input "
+             "shape.")
+        return WrappingCheck(_title(layer), tuple(refusals), tuple(warnings))
+    if layer.return_state and len(expected) < 2:
+        return refuse(2, "return_state=True did not add any state after the output.")
+    if not layer.return_state and len(expected) != 1:
+        return refuse(2, f"with return_state=False it returned {len(expected)} tensors; expected one.")
+    if len(actual) != len(expected) or any(
+        a.shape != e.shape or not np.allclose(a, e, atol=atol) for a, e in zip(actual, expected)
+    ):
+        return refuse(2, "go_backwards=True does not read the sequence from its end: its outputs differ from "
+                      "running the layer forwards on the reversed sequence (outputs in reading order).")
+    output = expected[0]
+    if output.ndim < 2 or output.shape[0] != x.shape[0]:
+        warn(1, f"on a {x.shape} input it returned shape {output.shape}; expected the batch axis first.")
+    elif layer.return_sequences and (output.ndim < 3 or output.shape[1] != x.shape[1]):
+        warn(2, f"with return_sequences=True it returned shape {output.shape}; expected one output per step, "
+             f"({x.shape[0]}, {x.shape[1]}, ...).")
+    return WrappingCheck(_title(layer), tuple(refusals), tuple(warnings))
+
+
+def _run(layer, inputs):
+    return [keras.ops.convert_to_numpy(tensor) for tensor in keras.tree.flatten(layer(inputs))]
 
 
 def _first_line(error):

@@ -3,14 +3,49 @@
 `Bidirectional` never uses the layer it is given: it rebuilds a fresh copy from the layer's config, so the copy has
 new weights and the user's object is never changed. Keras does this with its serialization registry alone, which
 fails for a custom layer or cell that was not registered; here the classes found in the layer itself are handed to
-the deserializer, so unregistered custom classes clone too.
+the deserializer, so unregistered custom classes clone too. So are the plain Python functions and the initializer,
+regularizer and constraint objects the layer holds (an `activation=my_function` that was never registered): Keras
+saves a function by its name alone and looks that name up when it loads it.
 """
+
+import types
 
 import keras
 
+#: Kinds of object a layer's config records by class name, which the deserializer must then find.
+_CONFIG_OBJECT_TYPES = (
+    keras.initializers.Initializer,
+    keras.regularizers.Regularizer,
+    keras.constraints.Constraint,
+)
+
+
+def _objects_held_by(obj):
+    """The plain functions and config objects among `obj`'s attributes, one level into lists, tuples and dicts."""
+    try:
+        values = list(vars(obj).values())
+    except TypeError:  # no __dict__
+        return
+    for value in values:
+        if isinstance(value, (list, tuple)):
+            candidates = value
+        elif isinstance(value, dict):
+            candidates = list(value.values())
+        else:
+            candidates = (value,)
+        for candidate in candidates:
+            if isinstance(candidate, types.FunctionType) or isinstance(candidate, _CONFIG_OBJECT_TYPES):
+                yield candidate
+
 
 def _classes_in(layer):
-    """Map class names to classes for the layer and every layer nested in it (cells, stacked cells)."""
+    """Map names to the classes and functions the deserializer must find to rebuild `layer` from its config.
+
+    That is the class of the layer and of every layer nested in it (cells, stacked cells), and the plain Python
+    functions (by `__name__`, as Keras saves them: an unregistered activation, say) and the classes of the
+    initializers, regularizers and constraints found on their attributes. Keras's own functions and classes are
+    left to Keras's lookup; a lambda is left out (Keras saves it as code, loaded only with `safe_mode=False`).
+    """
     found = {}
     stack = [layer]
     seen = set()
@@ -33,6 +68,13 @@ def _classes_in(layer):
                 stack.append(child)
         for child in getattr(obj, "_layers", None) or ():
             stack.append(child)
+        for held in _objects_held_by(obj):
+            if isinstance(held, types.FunctionType):
+                if held.__name__ != "<lambda>" and not held.__module__.startswith("keras"):
+                    found.setdefault(held.__name__, held)
+            elif not type(held).__module__.startswith("keras"):
+                found.setdefault(type(held).__name__, type(held))
+                found.setdefault(keras.saving.get_registered_name(type(held)), type(held))
     return found
 
 

@@ -5,6 +5,8 @@ an error that names the argument, what was received and what was expected. The r
 own layer, criterion by criterion, is `bidirlib.checker.check_sequence_layer`.
 """
 
+import warnings
+
 import keras
 import numpy as np
 
@@ -44,20 +46,34 @@ def require_direction_attributes(layer, argument):
 
 
 def require_conforming(layer, argument):
-    """Run `check_sequence_layer` on a layer that is not a `keras.layers.RNN` and refuse it if it fails.
+    """Refuse a layer that is not a `keras.layers.RNN` if wrapping it as configured would be wrong; warn otherwise.
 
-    `keras.layers.RNN` gives every RNN the right semantics whatever its cell, so those are not re-checked.
+    It runs `bidirlib.checker.check_wrapping`, which checks only what the layer's own configuration needs: that it
+    can be copied from its config, and that `go_backwards` reads the sequence from its end (with the layer's
+    `return_sequences` and `return_state`). A failure there raises a `ValueError` naming the criterion. Anything
+    else that fails (for instance the layer raises on the random test batch for a reason of its own) is a
+    `UserWarning` naming the criterion, and the layer is wrapped. `bidirlib.check_sequence_layer` gives the full
+    report, on behaviour the configuration does not use too.
+
+    `keras.layers.RNN` gives every RNN the right semantics whatever its cell, so those are not checked.
     """
     if isinstance(layer, keras.layers.RNN):
         return
-    from bidirlib.checker import check_sequence_layer  # the checker reports with this module's errors
+    from bidirlib.checker import check_wrapping  # the checker reports with this module's errors
 
-    report = check_sequence_layer(layer)
-    if not report.ok:
-        failure = report.failures[0]
+    check = check_wrapping(layer)
+    if check.refusals:
+        failure = check.refusals[0]
         raise ValueError(
-            f"Bidirectional cannot wrap `{argument}`={report.layer}: it fails criterion {failure.number} "
+            f"Bidirectional cannot wrap `{argument}`={check.layer}: it fails criterion {failure.number} "
             f"({failure.name}): {failure.reason} Run bidirlib.check_sequence_layer(...) for the full report."
+        )
+    for failure in check.warnings:
+        warnings.warn(
+            f"Bidirectional wraps `{argument}`={check.layer}, but criterion {failure.number} ({failure.name}) "
+            f"was not met: {failure.reason} Run bidirlib.check_sequence_layer(...) for the full report.",
+            UserWarning,
+            stacklevel=3,
         )
 
 
