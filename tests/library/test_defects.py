@@ -223,6 +223,30 @@ def test_14_unrolled_loop_agrees_with_the_rolled_one_under_an_asymmetric_mask():
     np.testing.assert_allclose(to_numpy(unrolled(x, mask=mask))[0], expected[0], atol=ATOL)
 
 
+# 15. A model built with Keras's wrapper has no way over: custom_objects={"Bidirectional": ...} silently keeps
+#     Keras's class. bidirlib.to_bidirlib swaps the wrappers, weights kept.
+def test_15_a_keras_model_converts_to_bidirlib_with_equal_predictions():
+    model = keras.Sequential([keras.Input((6, 4)), keras.layers.Bidirectional(keras.layers.LSTM(3))])
+    converted = bidirlib.to_bidirlib(model)
+    assert isinstance(converted.layers[0], Bidirectional)
+    x = random_sequences()
+    np.testing.assert_allclose(to_numpy(converted(x)), to_numpy(model(x)), atol=ATOL)
+
+
+# 16. A layer with an unregistered custom activation function can be wrapped (Keras refuses it: its copy of the
+#     layer is made through the serialization registry).
+def _scaled_tanh(x):
+    return keras.ops.tanh(x) * 0.5
+
+
+def test_16_unregistered_activation_function_can_be_wrapped():
+    with pytest.raises(Exception):
+        keras.layers.Bidirectional(keras.layers.LSTM(3, activation=_scaled_tanh))
+    wrapper = Bidirectional(keras.layers.LSTM(3, activation=_scaled_tanh))
+    assert wrapper.forward_layer.cell.activation is _scaled_tanh
+    assert tuple(wrapper(random_sequences()).shape) == (3, 6)
+
+
 def test_a_layer_without_compute_output_shape_can_be_called_eagerly():
     wrapper = Bidirectional(RunningSum(return_sequences=True), merge_mode=None)
     forward, backward = to_numpy(wrapper(np.ones((1, 5, 1), "float32")))
