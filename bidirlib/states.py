@@ -88,11 +88,14 @@ def split_initial_state(initial_state, forward_layer, backward_layer):
                 "take an `initial_state` argument in its call()."
             )
     for index, state in enumerate(initial_state):
-        if state is None or not hasattr(state, "shape"):
-            raise ValueError(
-                f"`initial_state[{index}]` must be a tensor of shape (batch, units). "
-                f"Received: {state!r} of type {type(state).__name__}."
-            )
+        # A stacked RNN takes one entry per cell, itself a list of that cell's states: check the leaves.
+        leaves = list(state) if isinstance(state, (list, tuple)) else [state]
+        for leaf in leaves:
+            if leaf is None or not (hasattr(leaf, "shape") or isinstance(leaf, (list, tuple))):
+                raise ValueError(
+                    f"`initial_state[{index}]` must be a tensor of shape (batch, units). "
+                    f"Received: {leaf!r} of type {type(leaf).__name__}."
+                )
     return list(initial_state[:split]), list(initial_state[split:])
 
 
@@ -106,6 +109,9 @@ def require_state_shapes(forward_state, backward_state, forward_layer, backward_
         sizes = getattr(layer, "state_size", None)
         sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
         for position, state in enumerate(states or ()):
+            if isinstance(state, (list, tuple)):  # one stacked cell's own states: their sizes are the cell's
+                index += 1
+                continue
             size = sizes[position] if position < len(sizes) else None
             shape = tuple(state.shape)
             expected_batch = batch if batch is not None else (shape[0] if shape else None)
