@@ -21,6 +21,7 @@ import re
 
 __all__ = [
     "IGNORE_OUTPUT_TAG",
+    "RECORDING_ENVIRONMENT",
     "MACHINE_PATH",
     "NBVAL_COMMENT",
     "RAISES_TAGS",
@@ -35,6 +36,17 @@ __all__ = [
     "solution_code",
     "text_outside_details",
 ]
+
+#: The environment every chapter is recorded in (scripts/record_notebooks.py), and run in by the tests that
+#: execute chapters: TensorFlow on the CPU, fixed hash seed, deterministic ops. The kernel inherits it.
+RECORDING_ENVIRONMENT = {
+    "KERAS_BACKEND": "tensorflow",
+    "PYTHONHASHSEED": "0",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "CUDA_VISIBLE_DEVICES": "",
+    "TF_DETERMINISTIC_OPS": "1",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+}
 
 #: The tags nbval reads as "this cell raises" (both spellings nbval 0.11 knows).
 RAISES_TAGS = frozenset({"raises-exception", "nbval-raises-exception"})

@@ -44,6 +44,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's bidirbook, whichever one is installed
 
 from bidirbook.notebooks import (  # noqa: E402
+    RECORDING_ENVIRONMENT,
     error_traceback,
     machine_paths,
     marked_to_raise,
@@ -51,14 +52,8 @@ from bidirbook.notebooks import (  # noqa: E402
 )
 
 #: The environment every chapter is recorded in. The kernel inherits it.
-ENVIRONMENT = {
-    "KERAS_BACKEND": "tensorflow",
-    "PYTHONHASHSEED": "0",
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "CUDA_VISIBLE_DEVICES": "",
-    "TF_DETERMINISTIC_OPS": "1",
-    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-}
+ENVIRONMENT = RECORDING_ENVIRONMENT
+
 
 class RecordError(Exception):
     """A notebook could not be recorded."""
