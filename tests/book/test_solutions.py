@@ -6,7 +6,8 @@ in, and then every Python block of its solutions, in order, in the same kernel: 
 the chapter defined. A solution states its numbers and claims with `assert`s, so a solution that no longer
 holds fails here.
 
-It re-runs every chapter, which takes minutes: it is marked `solutions`. Run it alone with
+It re-runs every chapter, which takes minutes: it is marked `solutions`, which a plain `pytest` leaves out and
+.ci/run runs. Run it with
 
     pytest -m solutions tests/book/test_solutions.py
 
