@@ -399,3 +399,18 @@ def words(text):
 
 def contains(haystack, needle):
     return any(haystack[i:i + len(needle)] == needle for i in range(len(haystack) - len(needle) + 1))
+
+
+def test_links_to_chapters_exist(chapter, nb):
+    # A link to another chapter is a relative link to its notebook, which the website (myst-nb turns it into
+    # a link to the page), JupyterLab and Colab (it opens the sibling notebook from the same repository) follow.
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for target in re.findall(r"\]\(([^)\s]+)\)", cell.source):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            path = target.split("#")[0]
+            assert path.endswith(".ipynb") and (chapter.parent / path).is_file(), (
+                f"cell {index} links to {target!r}: link a chapter as NN_name.ipynb"
+            )
