@@ -59,7 +59,7 @@ def _arrow(ax, start, end, colour, bold=False, style="-|>", dashed=False, label=
     )
     if label:
         x = (start[0] + end[0]) / 2
-        y = (start[1] + end[1]) / 2 + (0.2 if label_side == "above" else -0.22)
+        y = (start[1] + end[1]) / 2 + (0.3 if label_side == "above" else -0.3)
         ax.text(x, y, label, ha="center", va="center", fontsize=9, color=colour,
                 fontweight="bold" if bold else "normal")
 
@@ -147,14 +147,14 @@ def draw_bidirectional(steps=4, merge_mode="concat", highlight=None, title=None,
                bold=states_bold)
 
     # Where the initial states enter and the final states leave.
-    left, right = xs[0] - _BOX_W / 2, xs[-1] + _BOX_W / 2
-    _arrow(ax, (left - 0.75, _Y_FORWARD), (left, _Y_FORWARD), _CALL, bold=call_bold,
+    left, right, reach = xs[0] - _BOX_W / 2, xs[-1] + _BOX_W / 2, 1.0
+    _arrow(ax, (left - reach, _Y_FORWARD), (left, _Y_FORWARD), _CALL, bold=call_bold,
            label="initial_state\n(forward part)", label_side="above")
-    _arrow(ax, (right + 0.75, _Y_BACKWARD), (right, _Y_BACKWARD), _CALL, bold=call_bold,
+    _arrow(ax, (right + reach, _Y_BACKWARD), (right, _Y_BACKWARD), _CALL, bold=call_bold,
            label="initial_state\n(backward part)", label_side="above")
-    _arrow(ax, (right, _Y_FORWARD), (right + 0.75, _Y_FORWARD), _FORWARD, bold=states_bold,
+    _arrow(ax, (right, _Y_FORWARD), (right + reach, _Y_FORWARD), _FORWARD, bold=states_bold,
            label="final forward\nstate", label_side="below")
-    _arrow(ax, (left, _Y_BACKWARD), (left - 0.75, _Y_BACKWARD), _BACKWARD, bold=states_bold,
+    _arrow(ax, (left, _Y_BACKWARD), (left - reach, _Y_BACKWARD), _BACKWARD, bold=states_bold,
            label="final backward\nstate", label_side="below")
 
     # Row names on the left.
@@ -167,9 +167,9 @@ def draw_bidirectional(steps=4, merge_mode="concat", highlight=None, title=None,
         (_Y_MASK, "mask", _CALL),
     ]
     for y, name, colour in rows:
-        ax.text(xs[0] - 1.25, y, name, ha="right", va="center", fontsize=10, color=colour)
+        ax.text(xs[0] - 1.5, y, name, ha="right", va="center", fontsize=10, color=colour)
 
-    ax.set_xlim(xs[0] - 2.75, xs[-1] + 1.25)
+    ax.set_xlim(xs[0] - 3.0, xs[-1] + 1.5)
     ax.set_ylim(_Y_MASK - 0.45, _Y_OUTPUT + 0.45)
     ax.set_xticks(xs, [f"$t={label}$" for label in labels])
     ax.set_xlabel("time step")
