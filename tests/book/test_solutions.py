@@ -15,6 +15,7 @@ or one chapter with `-k 03_merge_mode`.
 """
 
 import pathlib
+import re
 import time
 
 import nbformat
@@ -108,8 +109,14 @@ def _recording_environment(monkeypatch):
 def test_every_chapter_has_solution_code(path):
     if path.name in NOT_YET:
         pytest.skip(f"{path.name}: solutions not converted yet")
-    _, count = chapter_with_solutions(path)
+    nb, count = chapter_with_solutions(path)
     assert count >= 1, f"{path.name}: no Python block in any <details> solution"
+    for cell in nb.cells:
+        if cell.metadata.get("solution"):
+            # A solution states numbers and claims; its code checks them.
+            assert re.search(r"\bassert\b|assert_allclose|assert_array", cell.source), (
+                f"{path.name}: a solution block makes no check:\n{cell.source}"
+            )
 
 
 @pytest.mark.solutions
