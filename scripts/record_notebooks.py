@@ -14,15 +14,20 @@ committed outputs are the ones nbval compares against.
 
 The script fails loudly (exit status 1) when:
 
-- a cell raises, unless it is marked to raise (`# NBVAL_RAISES_EXCEPTION`
-  as its first line, or the tag `nbval-raises-exception` or
-  `raises-exception`); a marked cell that does not raise fails too;
-- a code cell is empty (it would get no execution count);
+- a cell raises, unless it is tagged to raise (`raises-exception` or
+  `nbval-raises-exception`); a tagged cell that does not raise fails too;
+- a code cell is empty (it would get no execution count), or holds a
+  `# NBVAL_...` comment (nbval's markers are cell tags in this book);
 - an output holds a machine path (`/root/`, `/tmp/`, `/work/`, `/home/`,
   `site-packages`): a warning that prints a path is a problem to fix at its
   cause, not output to commit.
 
-A notebook that fails is not written back.
+A notebook that fails is not written back. An error output is written back
+with a one-line traceback, `ExceptionType: message` (the full one lists
+library files by their paths), so the website, which draws an error from its
+traceback, shows what went wrong; nbval compares the error's name and message
+and not its traceback. The rules live in `bidirbook.notebooks`, which the
+chapter tests share.
 """
 
 import argparse
@@ -36,47 +41,22 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's bidirbook, whichever one is installed
+
+from bidirbook.notebooks import (  # noqa: E402
+    RECORDING_ENVIRONMENT,
+    error_traceback,
+    machine_paths,
+    marked_to_raise,
+    nbval_comments,
+)
 
 #: The environment every chapter is recorded in. The kernel inherits it.
-ENVIRONMENT = {
-    "KERAS_BACKEND": "tensorflow",
-    "PYTHONHASHSEED": "0",
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "CUDA_VISIBLE_DEVICES": "",
-    "TF_DETERMINISTIC_OPS": "1",
-    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-}
-
-RAISES_TAGS = {"nbval-raises-exception", "raises-exception"}
-RAISES_COMMENT = "# NBVAL_RAISES_EXCEPTION"
-
-#: Text that must never be committed in an output: it differs between
-#: machines and leaks where the notebook was recorded.
-MACHINE_PATH = re.compile(r"/root/|/tmp/|/work/|/home/|site-packages")
+ENVIRONMENT = RECORDING_ENVIRONMENT
 
 
 class RecordError(Exception):
     """A notebook could not be recorded."""
-
-
-def marked_to_raise(cell):
-    tags = set(cell.get("metadata", {}).get("tags", []))
-    first_line = cell.source.lstrip().splitlines()[0] if cell.source.strip() else ""
-    return bool(tags & RAISES_TAGS) or first_line.strip().startswith(RAISES_COMMENT)
-
-
-def output_texts(output):
-    """Yields every piece of text an output holds (streams, errors, data)."""
-    if output.get("output_type") == "stream":
-        yield output.get("text", "")
-    elif output.get("output_type") == "error":
-        yield output.get("ename", "")
-        yield output.get("evalue", "")
-        yield from output.get("traceback", [])
-    else:
-        for mime, value in output.get("data", {}).items():
-            if mime.startswith("text/") or mime.endswith("json"):
-                yield value if isinstance(value, str) else str(value)
 
 
 def short(text, limit=2000):
@@ -101,17 +81,16 @@ def check_cell(path, index, cell):
             + short("\n".join(error.traceback))
         )
     for output in cell.outputs:
-        # An error's traceback lists library files by their paths, and is
-        # never committed (record() empties it), so only what is kept is
-        # checked: the error's name and message, and every other output.
-        kept = {**output, "traceback": []} if output.get("output_type") == "error" else output
-        for text in output_texts(kept):
-            match = MACHINE_PATH.search(text)
-            if match:
-                raise RecordError(
-                    f"{path}: cell {index} printed a machine path "
-                    f"({match.group(0)!r}); fix what prints it:\n" + short(text)
-                )
+        # An error's full traceback lists library files by their paths and is
+        # never committed (record() shortens it to its last line), so what is
+        # checked is what is kept.
+        if output.get("output_type") == "error":
+            output = {**output, "traceback": error_traceback(output.ename, output.evalue)}
+        for found, text in machine_paths(output):
+            raise RecordError(
+                f"{path}: cell {index} printed a machine path "
+                f"({found!r}); fix what prints it:\n" + short(text)
+            )
 
 
 def record(path, timeout, kernel_name):
@@ -124,6 +103,11 @@ def record(path, timeout, kernel_name):
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and not cell.source.strip():
             raise RecordError(f"{path}: cell {index} is an empty code cell; remove it.")
+        for comment in nbval_comments(cell):
+            raise RecordError(
+                f"{path}: cell {index} holds {comment!r}; make it a cell tag "
+                "(raises-exception, nbval-ignore-output) so the code reads clean."
+            )
 
     client = NotebookClient(
         nb,
@@ -163,9 +147,9 @@ def record(path, timeout, kernel_name):
         if cell.cell_type == "code":
             for output in cell.outputs:
                 if output.output_type == "error":
-                    # Tracebacks hold file paths and colours; nbval does not
-                    # compare them.
-                    output.traceback = []
+                    # The full traceback holds file paths and colours; keep
+                    # the line a reader needs. nbval does not compare it.
+                    output.traceback = error_traceback(output.ename, output.evalue)
     nb.metadata.pop("widgets", None)
     nbformat.validate(nb)
     nbformat.write(nb, path)

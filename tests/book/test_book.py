@@ -20,7 +20,7 @@ CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 API = (ROOT / "api.md").read_text()
 
 
-@pytest.mark.parametrize("module", ["bidirbook.data", "bidirbook.plot", "bidirbook.chapter"])
+@pytest.mark.parametrize("module", ["bidirbook.data", "bidirbook.plot", "bidirbook.schematic", "bidirbook.chapter"])
 def test_api_page_documents_helper_modules(module):
     assert re.search(rf"^\.\. automodule:: {re.escape(module)}\n\s+:members:", API, re.M)
 
