@@ -37,39 +37,6 @@ CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 REPOSITORY_URL = CONFIG["repository"]["url"].rstrip("/")
 
-# Chapters not yet held to the one-markup rules (no MyST, nbval markers as tags, one-line error tracebacks,
-# solutions in <details>), until the library refactoring they wait for lands. Every other notebook is plain
-# Markdown that the website, JupyterLab and Colab render alike. Remove an entry when its chapter is converted
-# (then the tests below hold it to the rules).
-#
-# Chapter 11 (performance) is rewritten with the fast path's refactoring: all of it, for now.
-UNCONVERTED_CHAPTERS = {"11_performance.ipynb"}
-# Chapter 06 shows three of Bidirectional's private methods, which the refactoring renames or moves; their
-# literalinclude directives become show_source cells after it.
-MYST_ALLOWED = {
-    "06_call_arguments.ipynb": [
-        "```{literalinclude} ../bidirlib/bidirectional.py\n:language: python\n:pyobject: Bidirectional._assemble\n```",
-        "```{literalinclude} ../bidirlib/bidirectional.py\n:language: python\n"
-        ":pyobject: Bidirectional._split_initial_state\n```",
-        "```{literalinclude} ../bidirlib/bidirectional.py\n:language: python\n:pyobject: Bidirectional.compute_mask\n```",
-    ],
-}
-
-
-def without_allowed_myst(chapter, nb):
-    """The notebook with its allow-listed MyST blocks cut out of the markdown (a copy)."""
-    nb = nbformat.from_dict(copy.deepcopy(nb))
-    allowed = list(MYST_ALLOWED.get(chapter.name, []))
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for block in list(allowed):
-                if block in cell.source:
-                    cell.source = cell.source.replace(block, "")
-                    allowed.remove(block)
-    assert not allowed, f"allow-listed MyST no longer in {chapter.name}: remove it from MYST_ALLOWED: {allowed}"
-    return nb
-
-
 # Packages Colab already has; reinstalling them there breaks its runtime.
 PREINSTALLED = re.compile(r"\b(tensorflow|tf-nightly|keras|numpy|jax|torch)\b", re.I)
 
@@ -158,7 +125,7 @@ def test_only_the_install_cell_installs(nb):
 def test_third_cell_is_the_setup_cell(chapter, nb):
     cell = nb.cells[2]
     assert cell.cell_type == "code"
-    assert chapter.name in UNCONVERTED_CHAPTERS or ignores_output(cell), (
+    assert ignores_output(cell), (
         "the setup cell prints versions and devices: tag it nbval-ignore-output"
     )
     source = cell.source
@@ -216,8 +183,6 @@ def test_outputs_hold_no_machine_paths(nb):
 
 def test_no_nbval_comments(chapter, nb):
     # nbval's markers are cell tags, so the code a reader sees is clean.
-    if chapter.name in UNCONVERTED_CHAPTERS:
-        pytest.skip(f"{chapter.name} is not converted yet (UNCONVERTED_CHAPTERS)")
     for index, cell in enumerate(nb.cells):
         comments = nbval_comments(cell)
         assert not comments, f"cell {index} holds {comments}: use the cell tags raises-exception, nbval-ignore-output"
@@ -226,8 +191,6 @@ def test_no_nbval_comments(chapter, nb):
 def test_error_outputs_show_type_and_message(chapter, nb):
     # The website (myst-nb) and nbconvert draw an error output from its traceback alone: an empty one is an
     # empty box. scripts/record_notebooks.py keeps one line, without machine paths.
-    if chapter.name in UNCONVERTED_CHAPTERS:
-        pytest.skip(f"{chapter.name} is not converted yet (UNCONVERTED_CHAPTERS)")
     for index, cell in enumerate(code_cells(nb)):
         for output in cell.outputs:
             if output.output_type == "error":
@@ -275,8 +238,6 @@ def test_ends_with_exercises_and_hidden_solutions(chapter, nb):
     after = "\n".join(sources[positions[-1]:])
     exercises = re.findall(r"\*\*Exercise \d", after)
     assert exercises, "no exercise found"
-    if chapter.name in UNCONVERTED_CHAPTERS:
-        return
     assert len(solution_blocks(after)) == len(exercises), (
         "each exercise has its solution in a <details><summary>Solution</summary> ... </details> block"
     )
@@ -338,9 +299,7 @@ def test_markdown_has_no_myst_syntax(chapter, nb):
     # Directives, roles and equation labels show as raw text in JupyterLab and Colab. Use plain Markdown:
     # inline code for API names, links to NN_name.ipynb for chapters, \\tag{n} for equation numbers,
     # <details> for solutions, a bold lead-in or a blockquote for notes, a show_source cell for source.
-    if chapter.name in UNCONVERTED_CHAPTERS:
-        pytest.skip(f"{chapter.name} keeps its MyST for now (UNCONVERTED_CHAPTERS)")
-    for index, cell in enumerate(without_allowed_myst(chapter, nb).cells):
+    for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
             found = myst_syntax(cell.source)
             assert not found, f"cell {index} holds MyST syntax: {found}"
@@ -367,9 +326,7 @@ def html_exporter():
 
 
 def test_renders_without_myst_as_jupyterlab_shows_it(chapter, nb, html_exporter):
-    if chapter.name in UNCONVERTED_CHAPTERS:
-        pytest.skip(f"{chapter.name} keeps its MyST for now (UNCONVERTED_CHAPTERS)")
-    plain = without_allowed_myst(chapter, nb)
+    plain = nbformat.from_dict(copy.deepcopy(nb))
     # Only the markdown is in question; outputs (the printed source, error messages) are not markup.
     for cell in plain.cells:
         if cell.cell_type == "code":

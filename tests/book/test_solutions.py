@@ -26,11 +26,6 @@ from bidirbook.notebooks import RECORDING_ENVIRONMENT, marked_to_raise, solution
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
-# Chapter 11 keeps its MyST admonitions (and its solutions in them) until the fast path's refactoring lands;
-# see UNCONVERTED_CHAPTERS in test_chapters.py. Remove it here when it is converted.
-NOT_YET = {"11_performance.ipynb"}
-
-
 def chapter_with_solutions(path):
     """The chapter's code cells, outputs cleared, then one cell per solution code block."""
     nb = nbformat.read(path, as_version=4)
@@ -107,8 +102,6 @@ def _recording_environment(monkeypatch):
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.name for p in CHAPTERS])
 def test_every_chapter_has_solution_code(path):
-    if path.name in NOT_YET:
-        pytest.skip(f"{path.name}: solutions not converted yet")
     nb, count = chapter_with_solutions(path)
     assert count >= 1, f"{path.name}: no Python block in any <details> solution"
     for cell in nb.cells:
@@ -122,8 +115,6 @@ def test_every_chapter_has_solution_code(path):
 @pytest.mark.solutions
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.name for p in CHAPTERS])
 def test_solutions_run_after_the_chapter(path):
-    if path.name in NOT_YET:
-        pytest.skip(f"{path.name}: solutions not converted yet")
     problems, timings, _ = run_chapter_and_solutions(path)
     print(f"{path.name}: solutions ran in " + ", ".join(f"{t:.1f} s" for t in timings))
     assert not problems, "\n\n".join(problems)
