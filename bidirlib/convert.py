@@ -195,7 +195,7 @@ def to_keras(model, custom_objects=None):
 
     The way back from `to_bidirlib`, with the same rules: the copy is rebuilt from the config, gets every weight,
     and gives the same predictions. A non-default `fused_path` (bidirlib's own argument) is left out. Keras's
-    wrapper keeps its defects (`KERAS_BEHAVIOUR.md`): a backward layer of another width than the forward one, for
+    wrapper keeps its defects (the book's page on them lists each): a backward layer of another width than the forward one, for
     instance, gives Keras a wrong output shape, and then the copy cannot be rebuilt (a `ValueError`).
 
     Args:

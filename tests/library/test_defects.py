@@ -1,4 +1,4 @@
-"""One test (or more) for each Keras 3.15.1 defect that bidirlib fixes; numbers follow KERAS_BEHAVIOUR.md."""
+"""One test (or more) for each Keras 3.15.1 defect that bidirlib fixes; numbers follow the book's page of Keras's wrapper defects (reference/keras_defects.ipynb)."""
 
 import doctest
 
