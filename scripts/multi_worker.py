@@ -102,6 +102,24 @@ class EpochLog:
 
         return _Log()
 
+    @staticmethod
+    def jax_sync():
+        """JAX runs ahead of Python: without this, BackupAndRestore's save at an epoch's end waits on a step still
+        in flight, and a peer dying then leaves a truncated backup (seen: a 96-byte `latest.weights.h5`). Finish
+        every step, and meet every worker, before the save starts; a dead peer is then an error here, before the
+        backup file is opened."""
+        import jax
+        import keras
+        from jax.experimental import multihost_utils
+
+        class _Sync(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                jax.block_until_ready([v.value for v in self.model.variables])
+                jax.block_until_ready([v.value for v in self.model.optimizer.variables])
+                multihost_utils.sync_global_devices(f"end of epoch {epoch}")
+
+        return _Sync()
+
 
 def train(model, dataset, backup_dir=None, die_at=None):
     import keras
@@ -110,6 +128,8 @@ def train(model, dataset, backup_dir=None, die_at=None):
     epochs_run = []
     callbacks = [EpochLog.make(epochs_run, die_at)]
     if backup_dir:
+        if keras.backend.backend() == "jax":
+            callbacks.append(EpochLog.jax_sync())
         callbacks.append(keras.callbacks.BackupAndRestore(backup_dir))
     history = model.fit(dataset, epochs=EPOCHS, verbose=0, callbacks=callbacks, shuffle=False)
     return epochs_run, [float(v) for v in history.history["loss"]]
@@ -193,6 +213,15 @@ def run_jax_worker(args):
     save_result(args.out, model, epochs_run, losses)
 
 
+def summarize(error):
+    """The lines of an error that say what happened (TensorFlow's start with a graph trace)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    telling = [line for line in lines if any(word in line.lower() for word in
+                                             ("aborted", "unhealthy", "heartbeat", "connection", "peer", "closed",
+                                              "deadline", "timed out", "unavailable", "gloo", "crashed"))]
+    return " / ".join((telling or lines or [""])[:2])[:400]
+
+
 def worker_main(args):
     """One process of the job. Ends itself: on success, on an error, or when the watchdog fires."""
 
@@ -212,8 +241,7 @@ def worker_main(args):
             run_jax_worker(args)
     except BaseException as error:  # report and end now: a clean shutdown would wait for the dead peer
         traceback.print_exc()
-        first_line = (str(error).strip().splitlines() or [""])[0][:300]
-        print(f"worker {args.index}: ERROR {type(error).__name__}: {first_line}", flush=True)
+        print(f"worker {args.index}: ERROR {type(error).__name__}: {summarize(error)}", flush=True)
         sys.stdout.flush()
         os._exit(2)
     print(f"worker {args.index}: DONE", flush=True)
