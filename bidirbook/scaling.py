@@ -36,7 +36,7 @@ def make_model(seed=1):
     return model
 
 
-def fit(model, x, y):
+def train(model, x, y):
     """`EPOCHS` epochs in order (no shuffling), global batches of `GLOBAL_BATCH`; returns the losses."""
     history = model.fit(x, y, batch_size=GLOBAL_BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
     return [float(v) for v in history.history["loss"]]
@@ -49,11 +49,11 @@ def jax_data_parallel():
 
     x, y = make_data()
     single = make_model()
-    single_losses = fit(single, x, y)
+    single_losses = train(single, x, y)
     devices = jax.devices()
     keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
     parallel = make_model()
-    parallel_losses = fit(parallel, x, y)
+    parallel_losses = train(parallel, x, y)
     kernel = parallel.get_layer("bidirectional").forward_layer.cell.kernel
     return {
         "devices": len(devices),
