@@ -3,7 +3,12 @@
 Sentences differ in length, and a recurrent layer pays for every step of a padded batch, masked or not. Padding
 every sentence to the longest one wastes most of that work when, as in the Turkish treebank, the median sentence
 is a third as long as the longest. `LengthBatches` sorts the sequences by length, cuts them into batches of
-neighbours, and trims each batch to its own longest sequence; the order of the batches is shuffled every epoch.
+neighbours, and trims each batch to its own longest sequence, rounded up to a multiple of `width_multiple`; the
+order of the batches is shuffled every epoch.
+
+The rounding keeps the number of different batch shapes small. TensorFlow's training step copes with any number
+(Keras traces it with `reduce_retracing=True`), but JAX compiles the step again for every new shape, and a
+compilation costs far more than a batch.
 """
 
 import numbers
@@ -26,19 +31,23 @@ class LengthBatches(keras.utils.PyDataset):
         batch_size: Integer >= 1, the number of sequences in a batch (the last batch may be smaller).
         seed: Integer >= 0, seeds the shuffling of the batches' order. The same seed gives the same batches in the
             same order, epoch after epoch.
+        width_multiple: Integer >= 1. Each batch's width is its longest sequence rounded up to a multiple of this
+            (and at most `x`'s width). Defaults to `8`.
 
     Example:
 
     >>> x = np.array([[5, 6, 7, 0], [5, 0, 0, 0], [8, 9, 0, 0]])
-    >>> batches = LengthBatches(x, x, batch_size=2, seed=0)
+    >>> batches = LengthBatches(x, x, batch_size=2, seed=0, width_multiple=1)
     >>> len(batches), sorted(batch[0].shape for batch in batches)
     (2, [(1, 3), (2, 2)])
     """
 
-    def __init__(self, x, y, batch_size, seed=0):
+    def __init__(self, x, y, batch_size, seed=0, width_multiple=8):
         super().__init__()
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be an integer >= 1. Received: batch_size={batch_size!r}")
+        for name, value in (("batch_size", batch_size), ("width_multiple", width_multiple)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}")
+        self.width_multiple = int(width_multiple)
         x, y = np.asarray(x), np.asarray(y)
         if x.ndim != 2 or y.shape[:2] != x.shape:
             raise ValueError(
@@ -57,7 +66,8 @@ class LengthBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rows = self.batches[self.order[index]]
-        width = max(int(self.lengths[rows].max()), 1)
+        longest = max(int(self.lengths[rows].max()), 1)
+        width = min(-(-longest // self.width_multiple) * self.width_multiple, self.x.shape[1])
         x = self.x[rows, :width]
         return x, self.y[rows, :width], (x != 0).astype("float32")
 

@@ -18,7 +18,7 @@ def test_every_sequence_once_trimmed_to_its_batch():
     lengths = [3, 9, 1, 4, 4, 7, 2, 9, 5, 6, 8]
     x = padded(lengths)
     y = x * 10
-    batches = LengthBatches(x, y, batch_size=4, seed=0)
+    batches = LengthBatches(x, y, batch_size=4, seed=0, width_multiple=1)
     assert len(batches) == 3
     seen = []
     for i in range(len(batches)):
@@ -41,7 +41,8 @@ def test_batches_hold_similar_lengths_and_less_padding():
 
 def test_order_is_seeded_and_reshuffled_each_epoch():
     x = padded(list(range(1, 41)))
-    a, b = LengthBatches(x, x, batch_size=4, seed=3), LengthBatches(x, x, batch_size=4, seed=3)
+    a = LengthBatches(x, x, batch_size=4, seed=3, width_multiple=1)
+    b = LengthBatches(x, x, batch_size=4, seed=3, width_multiple=1)
     first = [a[i][0].shape[1] for i in range(len(a))]
     assert first == [b[i][0].shape[1] for i in range(len(b))]
     a.on_epoch_end()
@@ -58,3 +59,19 @@ def test_bad_batch_size(batch_size):
 def test_bad_shapes():
     with pytest.raises(ValueError, match="x.shape"):
         LengthBatches(np.ones((2, 3), "int32"), np.ones((3, 3)), batch_size=2)
+
+
+def test_widths_are_rounded_to_few_shapes():
+    lengths = list(np.random.default_rng(2).integers(1, 35, size=300))
+    x = padded(lengths)
+    batches = LengthBatches(x, x, batch_size=16, seed=0)  # width_multiple=8
+    widths = {batches[i][0].shape[1] for i in range(len(batches))}
+    assert widths <= {8, 16, 24, 32, x.shape[1]}
+    for i in range(len(batches)):
+        xb = batches[i][0]
+        assert (xb != 0).sum(axis=1).max() <= xb.shape[1]
+
+
+def test_bad_width_multiple():
+    with pytest.raises(ValueError, match="width_multiple"):
+        LengthBatches(np.ones((2, 3), "int32"), np.ones((2, 3)), batch_size=2, width_multiple=0)
