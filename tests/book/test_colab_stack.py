@@ -32,6 +32,11 @@ import time
 
 import pytest
 
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
 pytestmark = pytest.mark.colab_stack
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -113,6 +118,11 @@ def test_every_chapter_runs_on_colabs_stack(tmp_path):
     start = time.perf_counter()
     run(pip + ["--no-deps", f"bidirlib @ git+file://{ROOT}"], env, tmp_path, timeout=600)
     timings["install bidirlib --no-deps"] = time.perf_counter() - start
+    # The real-data chapters' install cells add their data packages, pinned in the book extra, also --no-deps.
+    data_packages = [r.split(";")[0].strip() for r in tomllib.loads((ROOT / "pyproject.toml").read_text())
+                     ["project"]["optional-dependencies"]["book"] if "==" in r]
+    if data_packages:
+        run(pip + ["--no-deps", *data_packages], env, tmp_path, timeout=600)
 
     found = json.loads(run([venv / "bin" / "python", "-c", VERSIONS], env, tmp_path,
                            timeout=300).stdout.strip().splitlines()[-1])

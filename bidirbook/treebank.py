@@ -1,0 +1,168 @@
+"""The Turkish Web Treebank, read from the `turkish-treebanks` wheel.
+
+The `turkish-treebanks` package (Apache 2.0; Kayadelen, Öztürel and Bohnet, "A Gold Standard Dependency Treebank
+for Turkish", LREC 2020) ships two CoNLL-U files, `data/web.conllu` and `data/wiki.conllu`, in a top-level `data/`
+folder of its wheel. Its own reader builds protocol buffers with generated code that current `protobuf` releases
+refuse, so this module reads the two files directly: a CoNLL-U sentence is a few `# key = value` comment lines,
+then one tab-separated line of ten fields per token, then a blank line.
+
+The treebank's tokens are *inflectional groups*: a word such as "açıklanmayan" is split into the stem "Açık" and
+the derivational pieces "la", "nma" and "yan", each with a part-of-speech tag of its own. The splits follow the
+treebank's authors: in each file, sentence `i` belongs to the development set when `i % 10 == 8`, to the test set
+when `i % 10 == 9`, and to the training set otherwise.
+"""
+
+import collections
+import importlib.metadata
+import pathlib
+
+__all__ = [
+    "DISTRIBUTION",
+    "SECTIONS",
+    "SPLITS",
+    "Sentence",
+    "treebank_path",
+    "parse_conllu",
+    "split_of",
+    "load_sentences",
+    "lowercase",
+]
+
+#: The package on the registry that ships the files.
+DISTRIBUTION = "turkish-treebanks"
+#: The treebank's two sections: web pages (forums, blogs, how-tos, reviews) and Wikipedia.
+SECTIONS = ("web", "wiki")
+#: The authors' splits.
+SPLITS = ("train", "dev", "test")
+
+#: One sentence: its id, its text, and for each token its form and its universal part-of-speech tag.
+Sentence = collections.namedtuple("Sentence", ["sent_id", "text", "forms", "tags"])
+
+
+def treebank_path(section):
+    """The path of one section's CoNLL-U file inside the installed `turkish-treebanks` wheel.
+
+    Args:
+        section: `"web"` or `"wiki"`.
+
+    Returns:
+        A `pathlib.Path` to `data/<section>.conllu`.
+
+    Raises:
+        ValueError: if `section` is not one of `SECTIONS`.
+        ModuleNotFoundError: if `turkish-treebanks` is not installed, with the command that installs it.
+        FileNotFoundError: if the package is installed but the file is not there.
+    """
+    if section not in SECTIONS:
+        raise ValueError(f"`section` must be one of {SECTIONS}. Received: section={section!r}")
+    try:
+        distribution = importlib.metadata.distribution(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModuleNotFoundError(
+            f"The Turkish treebank comes from the `{DISTRIBUTION}` package, which is not installed. "
+            f"Install it with `pip install {DISTRIBUTION}==1.0.0` (or `pip install -e \".[book]\"`)."
+        ) from None
+    path = pathlib.Path(distribution.locate_file(f"data/{section}.conllu"))
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"`{DISTRIBUTION}` is installed but has no data/{section}.conllu (looked for it at {path}). "
+            f"Reinstall it with `pip install --force-reinstall {DISTRIBUTION}==1.0.0`."
+        )
+    return path
+
+
+def parse_conllu(text):
+    """Parses CoNLL-U text into a list of `Sentence`s, keeping each token's form and universal tag.
+
+    Multiword-token lines (ids such as `3-4`) and empty nodes (ids such as `5.1`) are skipped, as UD's
+    part-of-speech evaluations do; the treebank has neither.
+
+    Args:
+        text: String, the content of a CoNLL-U file.
+
+    Returns:
+        A list of `Sentence(sent_id, text, forms, tags)`, where `forms` and `tags` are tuples of strings.
+
+    Raises:
+        ValueError: if a token line does not have ten tab-separated fields.
+
+    Example:
+
+    >>> text = "# sent_id = s1\\n# text = Ali geldi .\\n"
+    >>> text += "1\\tAli\\tali\\tNOUN\\tNNP\\t_\\t2\\tnsubj\\t_\\t_\\n"
+    >>> text += "2\\tgeldi\\tgel\\tVERB\\tVB\\t_\\t0\\troot\\t_\\t_\\n"
+    >>> text += "3\\t.\\t.\\tPUNCT\\t.\\t_\\t2\\tp\\t_\\t_\\n\\n"
+    >>> parse_conllu(text)
+    [Sentence(sent_id='s1', text='Ali geldi .', forms=('Ali', 'geldi', '.'), tags=('NOUN', 'VERB', 'PUNCT'))]
+    """
+    sentences = []
+    for block in text.split("\n\n"):
+        lines = [line for line in block.split("\n") if line.strip()]
+        if not lines:
+            continue
+        comments, forms, tags = {}, [], []
+        for line in lines:
+            if line.startswith("#"):
+                key, _, value = line[1:].partition("=")
+                comments[key.strip()] = value.strip()
+                continue
+            fields = line.split("\t")
+            if len(fields) != 10:
+                raise ValueError(
+                    f"A CoNLL-U token line has 10 tab-separated fields; this one has {len(fields)}: {line!r}"
+                )
+            if "-" in fields[0] or "." in fields[0]:
+                continue
+            forms.append(fields[1])
+            tags.append(fields[3])
+        sentences.append(Sentence(comments.get("sent_id", ""), comments.get("text", ""), tuple(forms), tuple(tags)))
+    return sentences
+
+
+def split_of(index):
+    """The authors' split of the sentence at position `index` (from 0) of a file: `"train"`, `"dev"` or `"test"`.
+
+    >>> [split_of(i) for i in range(10)].count("train"), split_of(8), split_of(19)
+    (8, 'dev', 'test')
+    """
+    rest = index % 10
+    return "dev" if rest == 8 else "test" if rest == 9 else "train"
+
+
+def load_sentences(sections=SECTIONS, split=None):
+    """Reads the treebank's sentences from the installed wheel.
+
+    Args:
+        sections: A section name or a sequence of them, from `SECTIONS`. Defaults to both, web first.
+        split: `None` for every sentence, or one of `SPLITS`, the authors' split, taken in each file.
+
+    Returns:
+        A list of `Sentence`s in file order, the sections one after the other.
+
+    Example:
+
+    >>> web = load_sentences("web")  # doctest: +SKIP
+    >>> len(web), sum(len(s.forms) for s in web)  # doctest: +SKIP
+    (2541, 32422)
+    """
+    if isinstance(sections, str):
+        sections = (sections,)
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"`split` must be None or one of {SPLITS}. Received: split={split!r}")
+    sentences = []
+    for section in sections:
+        parsed = parse_conllu(treebank_path(section).read_text(encoding="utf-8"))
+        sentences.extend(s for i, s in enumerate(parsed) if split is None or split_of(i) == split)
+    return sentences
+
+
+def lowercase(form):
+    """Lowercases a Turkish word form: dotted `İ` becomes `i` and dotless `I` becomes `ı`, then `str.lower()`.
+
+    Python's `str.lower()` alone turns `İ` into `i` plus a combining dot, and `I` into `i`, which in Turkish is
+    another letter.
+
+    >>> lowercase("İnternette"), lowercase("IŞIK")
+    ('internette', 'ışık')
+    """
+    return form.replace("İ", "i").replace("I", "ı").lower()
