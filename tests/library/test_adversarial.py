@@ -26,7 +26,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import bidirlib
@@ -39,7 +39,7 @@ DTYPES = ("float32", "float64", "mixed_float16", "mixed_bfloat16") if adv.float6
 MASKED = ("leading", "holes", "all_false_row")
 
 #: How many configurations each area draws. The file runs in about 3 minutes per backend on 2 busy cores.
-EXAMPLES = {"general": 24, "swapped_masked": 6, "unroll_masked": 6}
+EXAMPLES = {"general": 16, "swapped_masked": 5, "unroll_masked": 5}
 
 COUNTS = {}
 
@@ -93,7 +93,9 @@ def _record(area, config, label):
 
 
 def _property(area):
+    # No shrinking: a failing configuration is reported as drawn (shrinking one takes many minutes here).
     @settings(max_examples=EXAMPLES[area], deadline=None, derandomize=True, database=None,
+              phases=[Phase.explicit, Phase.generate], report_multiple_bugs=False, print_blob=False,
               suppress_health_check=list(HealthCheck))
     @given(configurations(area))
     def check(config):
@@ -248,47 +250,54 @@ def _run_isolated(code):
 
 
 ITEM6 = {
-    "features": ("x = np.zeros((2, 4, 5), 'float32')", "layer(np.zeros((2, 4, 3), 'float32'))", "features"),
-    "state_width": ("states = [np.zeros((2, w), 'float32') for w in (3, 3, 2, 3)]",
-                    "layer(np.zeros((2, 4, 3), 'float32'), initial_state=states)", "initial_state"),
-    "state_batch": ("states = [np.zeros((5, 3), 'float32')] * 4",
-                    "layer(np.zeros((2, 4, 3), 'float32'), initial_state=states)", "initial_state"),
+    "features": lambda layer: layer(np.zeros((2, 4, 5), "float32")),
+    "state_width": lambda layer: layer(np.zeros((2, 4, 3), "float32"),
+                                       initial_state=[np.zeros((2, w), "float32") for w in (3, 3, 2, 3)]),
 }
+
+
+def _item6_layer(fused_path):
+    layer = bidirlib.Bidirectional(keras.layers.LSTM(3, return_sequences=True), fused_path=fused_path)
+    layer(np.zeros((2, 4, 3), "float32"))
+    return layer
 
 
 @pytest.mark.parametrize("fused_path", ["auto", "off"])
 @pytest.mark.parametrize("case", sorted(ITEM6))
-def test_item6_wrong_widths_and_batch_raise_a_value_error(case, fused_path):
-    """After a good call, a wrong feature count, state width or state batch must raise a ValueError naming
-    the argument, not pass silently (PyTorch fast path) or crash the process (run in a subprocess)."""
-    setup, bad_call, argument = ITEM6[case]
-    result = _run_isolated(f"""
+def test_item6_wrong_widths_raise_a_value_error(case, fused_path):
+    """After a good call, a wrong feature count or state width must raise a ValueError naming the argument,
+    not pass silently (as on the PyTorch fast path)."""
+    layer = _item6_layer(fused_path)
+    with pytest.raises(ValueError, match="sequences|input|initial_state"):
+        ITEM6[case](layer)
+
+
+def test_item6_wrong_state_batch_raises_in_a_subprocess():
+    """A wrong initial_state batch size must raise a ValueError naming `initial_state` (on PyTorch's fast path
+    it can crash the process, so this runs in a child process)."""
+    result = _run_isolated("""
         import numpy as np, keras, bidirlib
-        layer = bidirlib.Bidirectional(keras.layers.LSTM(3, return_sequences=True), fused_path={fused_path!r})
-        layer(np.zeros((2, 4, 3), "float32"))
-        {setup}
-        try:
-            {bad_call if case != "features" else "layer(x)"}
-        except ValueError as error:
-            print("VALUEERROR", error)
-        except Exception as error:
-            print("OTHER", type(error).__name__, error)
-        else:
-            print("NOERROR")
+        for fused_path in ("auto", "off"):
+            layer = bidirlib.Bidirectional(keras.layers.LSTM(3, return_sequences=True), fused_path=fused_path)
+            layer(np.zeros((2, 4, 3), "float32"))
+            try:
+                layer(np.zeros((2, 4, 3), "float32"), initial_state=[np.zeros((5, 3), "float32")] * 4)
+            except ValueError as error:
+                print(fused_path, "VALUEERROR", "`initial_state" in str(error), str(error)[:300])
+            except Exception as error:
+                print(fused_path, "OTHER", type(error).__name__, str(error)[:300])
+            else:
+                print(fused_path, "NOERROR")
     """)
     assert result.returncode == 0, f"the process died (rc {result.returncode}): {result.stderr[-2000:]}"
-    assert "VALUEERROR" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
-    assert f"`{argument}`" in result.stdout or argument in result.stdout.split("VALUEERROR", 1)[1]
+    lines = [line for line in result.stdout.splitlines() if line.startswith(("auto", "off"))]
+    assert len(lines) == 2 and all(" VALUEERROR True" in line for line in lines), result.stdout[-2000:]
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="issue item 7 is about PyTorch's compile")
 def test_item7_torch_jit_compile_fit():
-    result = _run_isolated("""
-        import numpy as np, keras, bidirlib
-        model = keras.Sequential([keras.Input((4, 3)), bidirlib.Bidirectional(keras.layers.LSTM(3)),
-                                  keras.layers.Dense(1)])
-        model.compile(loss="mse", optimizer="sgd", jit_compile=True)
-        history = model.fit(np.ones((4, 4, 3), "float32"), np.ones((4, 1), "float32"), epochs=1, verbose=0)
-        print("LOSS", history.history["loss"][0])
-    """)
-    assert result.returncode == 0 and "LOSS" in result.stdout, result.stderr[-3000:]
+    model = keras.Sequential([keras.Input((4, 3)), bidirlib.Bidirectional(keras.layers.LSTM(3)),
+                              keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer="sgd", jit_compile=True)
+    history = model.fit(np.ones((4, 4, 3), "float32"), np.ones((4, 1), "float32"), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
