@@ -206,6 +206,7 @@ def test_item2_swapped_pair_unrolled_under_mask_runs():
 
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+@_xfail_if(BACKEND == "tensorflow", "issue item 3: unroll=True under a mask zeroes unmasked backward steps on TF")
 def test_item3_unroll_under_mask_agrees_with_rolled_loop(kind):
     """Keras's own wrapper differs between unroll=True and False under a mask (TF: issue item 3; JAX: defect 8);
     bidirlib must give its rolled loop's numbers."""
@@ -220,6 +221,7 @@ def test_item3_unroll_under_mask_agrees_with_rolled_loop(kind):
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@_xfail_if(True, "issue items 1 and 4: the swapped pair's masked steps are zeroed in input order, not Keras's")
 def test_item4_mixed_policy_swapped_simple_rnn_with_leading_padding(policy):
     config = _config(kind="SimpleRNN", units=3, merge_mode="concat", mask="leading", batch=3, steps=5,
                      features=3, dtype=policy, fused_path="off")
@@ -231,6 +233,7 @@ def test_item4_mixed_policy_swapped_simple_rnn_with_leading_padding(policy):
     adv.compare(config, ours, reference, x, mask, None, label="Keras")
 
 
+@_xfail_if(True, "issue item 5: trainable=False on the wrapper leaves forward_layer.trainable True")
 def test_item5_trainable_false_freezes_both_directions():
     """Keras does not freeze the sub-layers either (Keras is wrong): check bidirlib's documented behaviour."""
     layer = bidirlib.Bidirectional(keras.layers.LSTM(2), trainable=False)
@@ -264,6 +267,8 @@ def _item6_layer(fused_path):
 
 @pytest.mark.parametrize("fused_path", ["auto", "off"])
 @pytest.mark.parametrize("case", sorted(ITEM6))
+@_xfail_if(True, "issue item 6: a backend error (TF InvalidArgumentError, torch RuntimeError) or none (torch fast "
+                 "path), not a ValueError naming the argument")
 def test_item6_wrong_widths_raise_a_value_error(case, fused_path):
     """After a good call, a wrong feature count or state width must raise a ValueError naming the argument,
     not pass silently (as on the PyTorch fast path)."""
@@ -272,6 +277,7 @@ def test_item6_wrong_widths_raise_a_value_error(case, fused_path):
         ITEM6[case](layer)
 
 
+@_xfail_if(True, "issue item 6: TF raises InvalidArgumentError from BlockLSTM; the torch fast path raises nothing")
 def test_item6_wrong_state_batch_raises_in_a_subprocess():
     """A wrong initial_state batch size must raise a ValueError naming `initial_state` (on PyTorch's fast path
     it can crash the process, so this runs in a child process)."""
