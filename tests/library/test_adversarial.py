@@ -301,6 +301,7 @@ def test_item6_wrong_state_batch_raises_in_a_subprocess():
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="issue item 7 is about PyTorch's compile")
+@_xfail_if(True, "issue item 7: TypeError: expected Tensor() for op: torch.ops.aten.mkldnn_rnn_layer.default")
 def test_item7_torch_jit_compile_fit():
     model = keras.Sequential([keras.Input((4, 3)), bidirlib.Bidirectional(keras.layers.LSTM(3)),
                               keras.layers.Dense(1)])
