@@ -169,8 +169,12 @@ class HandRun:
         if backward_spec is None:
             backward_spec = (True, layer_spec[1], layer_spec[2])
         self.specs = (layer_spec, backward_spec)
+        # Rolled under a mask (where unroll=True is wrong in Keras); without a mask the configuration's own
+        # setting, which also keeps away from Keras's JAX GRU kernel, whose scan fails under mixed_bfloat16
+        # with an initial_state (carry bfloat16 in, float32 out).
+        unroll = config["unroll"] if config["mask"] == "none" else False
         self.layers = [
-            make_rnn(config, go_backwards=False, units=units, activation=activation, unroll=False,
+            make_rnn(config, go_backwards=False, units=units, activation=activation, unroll=unroll,
                      zero_output_for_mask=config["return_sequences"], name=f"hand_{index}")
             for index, (_, units, activation) in enumerate(self.specs)
         ]
