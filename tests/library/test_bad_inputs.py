@@ -1,0 +1,426 @@
+"""A catalogue of bad inputs: each must raise an error of the expected type whose message names the argument
+(and, where sensible, what was received or expected), and the layer must still work on a good input after.
+
+Each case is one row of `CASES`: (id, action, expected error type, regex, what the action gets). An action
+gets either nothing (constructor and config mistakes: afterwards a fresh good layer is built and called) or a
+layer that was already called once on a good batch (call-time mistakes: afterwards the same layer is called
+on the good batch again and must give the same numbers as before). Cases that might crash the process (a
+wrong batch size on PyTorch's fast path) run together in one subprocess.
+
+Cases bidirlib fails today are marked `xfail(strict=True, reason="issue item 9")`, so that what passes is
+counted and a fix turns the mark into a failure to remove.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from bidirlib import Bidirectional
+from helpers.cells import UnregisteredSequenceLayer
+
+BACKEND = keras.backend.backend()
+BATCH, STEPS, FEATURES, UNITS = 2, 4, 3, 3
+GOOD = np.random.default_rng(0).normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
+
+
+def lstm(units=UNITS, **kwargs):
+    return keras.layers.LSTM(units, **kwargs)
+
+
+def built(**kwargs):
+    """A bidirlib LSTM wrapper already called on the good batch (return_sequences, so masks show)."""
+    layer = Bidirectional(lstm(return_sequences=True), **kwargs)
+    layer(GOOD)
+    return layer
+
+
+def state(width=UNITS, batch=BATCH):
+    return np.zeros((batch, width), "float32")
+
+
+STATES = [state()] * 4
+
+
+def received(argument):
+    """The message names the argument (in backticks) and says what was received."""
+    return rf"(?s)`{re.escape(argument)}`.*Received"
+
+
+def names(argument):
+    return rf"(?s)`{re.escape(argument)}`"
+
+
+def good_weights():
+    return built().get_weights()
+
+
+def with_weight(index, value):
+    weights = good_weights()
+    weights[index] = value
+    return weights
+
+
+class Case:
+    def __init__(self, id, action, error, pattern, *, takes_layer=False, layer=built, crash=False, issue=None):
+        self.id, self.action, self.error, self.pattern = id, action, error, pattern
+        self.takes_layer, self.layer, self.crash, self.issue = takes_layer, layer, crash, issue
+
+
+def construct(**kwargs):
+    return lambda: Bidirectional(**{"layer": lstm(), **kwargs})
+
+
+def construct_and_call(**kwargs):
+    return lambda: Bidirectional(**{"layer": lstm(), **kwargs})(GOOD)
+
+
+def call(**kwargs):
+    return lambda layer: layer(kwargs.pop("sequences", GOOD), **kwargs)
+
+
+def call_with(sequences, **kwargs):
+    return lambda layer: layer(sequences, **kwargs)
+
+
+def symbolic(build):
+    """Call a fresh wrapper on symbolic inputs, as in a functional model."""
+    return lambda: build(Bidirectional(lstm(return_sequences=True)))
+
+
+def from_config(**changes):
+    def action():
+        config = Bidirectional(lstm()).get_config()
+        for key, value in changes.items():
+            if value is _DROP:
+                config.pop(key, None)
+            else:
+                config[key] = value
+        return Bidirectional.from_config(config)
+
+    return action
+
+
+_DROP = object()
+
+CASES = [
+    # ------------------------------------------------------------ layer
+    Case("layer-none", lambda: Bidirectional(None), ValueError, r"(?s)`layer`.*Received: layer=None"),
+    Case("layer-str", lambda: Bidirectional("lstm"), ValueError, r"(?s)`layer`.*Received: layer='lstm'"),
+    Case("layer-int", lambda: Bidirectional(42), ValueError, r"(?s)`layer`.*Received: layer=42"),
+    Case("layer-class", lambda: Bidirectional(keras.layers.LSTM), ValueError, received("layer")),
+    Case("layer-list", lambda: Bidirectional([lstm()]), ValueError, received("layer")),
+    Case("layer-dense", lambda: Bidirectional(keras.layers.Dense(3)), ValueError, r"(?s)`layer`.*go_backwards"),
+    Case("layer-cell", lambda: Bidirectional(keras.layers.LSTMCell(3)), ValueError, r"(?s)`layer`.*go_backwards"),
+    Case("layer-missing", lambda: Bidirectional(), TypeError, r"layer"),
+    # ------------------------------------------------------------ backward_layer
+    Case("backward-int", construct(backward_layer=42), ValueError, r"(?s)`backward_layer`.*Received: backward_layer=42"),
+    Case("backward-str", construct(backward_layer="gru"), ValueError, received("backward_layer")),
+    Case("backward-class", construct(backward_layer=keras.layers.GRU), ValueError, received("backward_layer")),
+    Case("backward-dense", construct(backward_layer=keras.layers.Dense(3)), ValueError,
+         r"(?s)`backward_layer`.*go_backwards"),
+    Case("backward-same-direction", construct(backward_layer=lstm()), ValueError,
+         r"(?s)go_backwards.*backward_layer.go_backwards=False"),
+    Case("backward-return-sequences", construct(backward_layer=lstm(go_backwards=True, return_sequences=True)),
+         ValueError, r"(?s)`return_sequences`.*backward_layer.return_sequences=True"),
+    Case("backward-return-state", construct(backward_layer=lstm(go_backwards=True, return_state=True)),
+         ValueError, r"(?s)`return_state`.*backward_layer.return_state=True"),
+    Case("backward-stateful", construct(backward_layer=lstm(go_backwards=True, stateful=True)),
+         ValueError, r"(?s)`stateful`.*backward_layer.stateful=True"),
+    # ------------------------------------------------------------ merge_mode
+    *[
+        Case(f"merge-mode-{label}", construct(merge_mode=value), ValueError,
+             r"(?s)`merge_mode`.*Received: merge_mode=.*Expected")
+        for label, value in [("average", "average"), ("Concat", "Concat"), ("empty", ""), ("zero", 0),
+                             ("false", False), ("list", ["sum"]), ("none-string", "None"), ("float", 1.5),
+                             ("max", "max"), ("callable", np.add)]
+    ],
+    *[
+        Case(f"merge-{mode}-unequal-widths", construct(merge_mode=mode, backward_layer=lstm(5, go_backwards=True)),
+             ValueError, rf'(?s)merge_mode="{mode}".*forward width 3, backward width 5')
+        for mode in ("sum", "mul", "ave")
+    ],
+    # ------------------------------------------------------------ fused_path
+    *[
+        Case(f"fused-path-{label}", construct(fused_path=value), ValueError, r"(?s)`fused_path`.*Received: fused_path=")
+        for label, value in [("on", "on"), ("upper", "AUTO"), ("none", None), ("true", True), ("zero", 0),
+                             ("fused", "fused"), ("list", ["auto"])]
+    ],
+    Case("fused-path-attribute", lambda layer: setattr(layer, "fused_path", "fast"), ValueError,
+         r"(?s)`fused_path`.*Received: fused_path='fast'", takes_layer=True),
+    # ------------------------------------------------------------ other constructor arguments
+    Case("unknown-kwarg", construct(foo=1), ValueError, r"Unrecognized keyword arguments.*foo"),  # Keras's Layer
+    Case("dtype-bad", construct(dtype="floaty"), ValueError, r"floaty"),
+    # ------------------------------------------------------------ weights
+    Case("weights-int", construct_and_call(weights=3), ValueError, r"(?s)`weights`.*Received"),
+    Case("weights-str", construct_and_call(weights="abc"), ValueError, r"(?s)`weights`.*Received"),
+    Case("weights-dict", construct_and_call(weights={"kernel": np.zeros((3, 12))}), ValueError,
+         r"(?s)`weights`.*Received"),
+    Case("weights-all-none", construct_and_call(weights=[None] * 6), ValueError, r"(?s)`weights\[0\]`.*None"),
+    Case("weights-one-none", lambda: Bidirectional(lstm(), weights=with_weight(5, None))(GOOD), ValueError,
+         r"(?s)`weights\[5\]`.*None"),
+    Case("weights-count", construct_and_call(weights=[np.zeros((3, 12))]), ValueError,
+         r"(?s)`weights` must hold 6 arrays.*Received: 1"),
+    Case("weights-too-many", lambda: Bidirectional(lstm(), weights=good_weights() * 2)(GOOD), ValueError,
+         r"(?s)`weights` must hold 6 arrays.*Received: 12"),
+    Case("weights-shape", lambda: Bidirectional(lstm(), weights=with_weight(4, np.zeros((7, 7))))(GOOD), ValueError,
+         r"(?s)`weights\[4\]`.*\(3, 12\).*\(7, 7\)"),
+    Case("weights-strings", construct_and_call(weights=["a"] * 6), ValueError, r"(?s)`weights\[0\]`"),
+    Case("weights-flat-array", construct_and_call(weights=np.zeros(6)), ValueError, r"(?s)`weights(\[0\])?`"),
+    Case("weights-nested", lambda: Bidirectional(lstm(), weights=[good_weights()[:3], good_weights()[3:]])(GOOD),
+         ValueError, r"(?s)`weights` must hold 6 arrays.*Received: 2"),
+    Case("set-weights-count", lambda layer: layer.set_weights([np.zeros((3, 12))]), ValueError, r"(?s)weight",
+         takes_layer=True),
+    # ------------------------------------------------------------ from_config
+    Case("from-config-no-layer", from_config(layer=_DROP), ValueError, names("layer")),
+    Case("from-config-layer-none", from_config(layer=None), ValueError, names("layer")),
+    Case("from-config-layer-str", from_config(layer="LSTM"), ValueError, names("layer")),
+    Case("from-config-merge-mode", from_config(merge_mode="average"), ValueError, received("merge_mode")),
+    Case("from-config-fused-path", from_config(fused_path="fast"), ValueError, received("fused_path")),
+    Case("from-config-not-dict", lambda: Bidirectional.from_config("config"), ValueError, names("config")),
+    # ------------------------------------------------------------ sequences
+    Case("sequences-none", call_with(None), ValueError, received("sequences"), takes_layer=True),
+    Case("sequences-str", call_with("abc"), ValueError, received("sequences"), takes_layer=True),
+    Case("sequences-scalar", call_with(np.float32(1.0)), ValueError, received("sequences"), takes_layer=True),
+    Case("sequences-1d", call_with(np.zeros((4,), "float32")), ValueError, received("sequences"), takes_layer=True),
+    Case("sequences-2d", call_with(np.zeros((2, 5), "float32")), ValueError,
+         r"(?s)`sequences` of shape \(batch, timesteps, features\).*Received: shape \(2, 5\)", takes_layer=True),
+    Case("sequences-4d", call_with(np.zeros((2, 4, 3, 1), "float32")), ValueError, r"(?s)(`sequences`|ndim)",
+         takes_layer=True),
+    Case("sequences-features", call_with(np.zeros((2, 4, 5), "float32")), ValueError,
+         r"(?s)(`sequences`|input).*\(2, 4, 5\)", takes_layer=True),
+    Case("sequences-strings", call_with(np.full((2, 4, 3), "a")), ValueError, names("sequences"), takes_layer=True),
+    Case("sequences-dict", call_with({"x": GOOD}), ValueError, received("sequences"), takes_layer=True),
+    Case("sequences-symbolic-2d", lambda: Bidirectional(lstm())(keras.Input((5,))), ValueError,
+         r"(?s)`sequences` of shape \(batch, timesteps, features\).*Received: shape \(None, 5\)"),
+    Case("sequences-missing", lambda layer: layer(), TypeError, r"sequences", takes_layer=True),
+    # ------------------------------------------------------------ initial_state
+    Case("initial-state-str", call(initial_state="abc"), ValueError, received("initial_state"), takes_layer=True),
+    Case("initial-state-dict", call(initial_state={"h": state()}), ValueError, received("initial_state"),
+         takes_layer=True),
+    Case("initial-state-int", call(initial_state=0), ValueError, received("initial_state"), takes_layer=True),
+    Case("initial-state-all-none", call(initial_state=[None] * 4), ValueError, r"(?s)`initial_state(\[0\])?`.*None",
+         takes_layer=True),
+    Case("initial-state-one-none", call(initial_state=[state(), state(), None, state()]), ValueError,
+         r"(?s)`initial_state(\[2\])?`.*None", takes_layer=True),
+    Case("initial-state-single-tensor", call(initial_state=state()), ValueError,
+         r"(?s)`initial_state` must be a list of 4 tensors.*single", takes_layer=True),
+    *[
+        Case(f"initial-state-count-{count}", call(initial_state=[state()] * count), ValueError,
+             rf"(?s)`initial_state` must hold 4 tensors.*Received: {count} tensors", takes_layer=True)
+        for count in (0, 1, 2, 3, 5, 8)
+    ],
+    Case("initial-state-tuple-count", call(initial_state=(state(),) * 3), ValueError,
+         r"(?s)`initial_state` must hold 4 tensors.*Received: 3", takes_layer=True),
+    Case("initial-state-nested", call(initial_state=[[state(), state()], [state(), state()]]), ValueError,
+         names("initial_state"), takes_layer=True),
+    *[
+        Case(f"initial-state-width-{index}", call(initial_state=[state(4 if i == index else UNITS) for i in range(4)]),
+             ValueError, rf"(?s)`initial_state(\[{index}\])?`.*\(2, 4\)", takes_layer=True)
+        for index in range(4)
+    ],
+    Case("initial-state-rank-1", call(initial_state=[np.zeros((UNITS,), "float32")] * 4), ValueError,
+         r"(?s)`initial_state(\[0\])?`.*\(3,\)", takes_layer=True),
+    Case("initial-state-rank-3", call(initial_state=[np.zeros((BATCH, 1, UNITS), "float32")] * 4), ValueError,
+         r"(?s)`initial_state(\[0\])?`.*\(2, 1, 3\)", takes_layer=True),
+    Case("initial-state-strings", call(initial_state=[np.full((BATCH, UNITS), "a")] * 4), ValueError,
+         names("initial_state"), takes_layer=True),
+    Case("initial-state-batch", call(initial_state=[state(batch=5)] * 4), ValueError,
+         r"(?s)`initial_state(\[0\])?`.*\(5, 3\)", takes_layer=True, crash=True),
+    Case("initial-state-batch-one", call(initial_state=[state(batch=1)] * 4), ValueError,
+         r"(?s)`initial_state(\[0\])?`.*\(1, 3\)", takes_layer=True, crash=True),
+    Case("initial-state-symbolic-single", symbolic(lambda layer: layer(keras.Input((STEPS, FEATURES)),
+                                                                       initial_state=keras.Input((UNITS,)))),
+         ValueError, r"(?s)`initial_state` must be a list of 4 tensors.*single"),
+    Case("initial-state-symbolic-count", symbolic(lambda layer: layer(keras.Input((STEPS, FEATURES)),
+                                                                      initial_state=[keras.Input((UNITS,))] * 3)),
+         ValueError, r"(?s)`initial_state` must hold 4 tensors.*Received: 3"),
+    Case("initial-state-symbolic-width", symbolic(lambda layer: layer(keras.Input((STEPS, FEATURES)),
+                                                                      initial_state=[keras.Input((5,))] * 4)),
+         ValueError, r"(?s)`initial_state(\[0\])?`.*5"),
+    Case("initial-state-not-taken",
+         lambda: Bidirectional(UnregisteredSequenceLayer(2),
+                               backward_layer=UnregisteredSequenceLayer(2, go_backwards=True))(
+             GOOD, initial_state=[state(2), state(2)]),
+         ValueError, r"(?s)`initial_state`.*does not take"),
+    # ------------------------------------------------------------ mask
+    Case("mask-str", call(mask="abc"), ValueError, received("mask"), takes_layer=True),
+    Case("mask-int", call(mask=1), ValueError, received("mask"), takes_layer=True),
+    Case("mask-dict", call(mask={"m": np.ones((BATCH, STEPS), bool)}), ValueError, received("mask"),
+         takes_layer=True),
+    Case("mask-batch-only", call(mask=np.ones((BATCH,), bool)), ValueError, r"(?s)`mask`.*\(2,\)",
+         takes_layer=True),
+    Case("mask-batch-one", call(mask=np.ones((BATCH, 1), bool)), ValueError, r"(?s)`mask`.*\(2, 1\)",
+         takes_layer=True),
+    Case("mask-rank-3", call(mask=np.ones((BATCH, STEPS, 1), bool)), ValueError, r"(?s)`mask`.*\(2, 4, 1\)",
+         takes_layer=True),
+    Case("mask-wrong-batch", call(mask=np.ones((5, STEPS), bool)), ValueError, r"(?s)`mask`.*\(5, 4\)",
+         takes_layer=True, crash=True),
+    Case("mask-wrong-length", call(mask=np.ones((BATCH, 6), bool)), ValueError, r"(?s)`mask`.*\(2, 6\)",
+         takes_layer=True, crash=True),
+    Case("mask-shorter", call(mask=np.ones((BATCH, 2), bool)), ValueError, r"(?s)`mask`.*\(2, 2\)",
+         takes_layer=True, crash=True),
+    Case("mask-strings", call(mask=np.full((BATCH, STEPS), "a")), ValueError, names("mask"), takes_layer=True),
+    Case("mask-list-ragged", call(mask=[[True] * STEPS, [True] * 2]), ValueError, names("mask"), takes_layer=True),
+    Case("mask-transposed", call(mask=np.ones((STEPS, BATCH), bool)), ValueError, r"(?s)`mask`.*\(4, 2\)",
+         takes_layer=True, crash=True),
+    # ------------------------------------------------------------ states
+    Case("reset-states-not-stateful", lambda layer: layer.reset_states(), AttributeError, r"Layer must be stateful",
+         takes_layer=True),
+    Case("reset-state-not-stateful", lambda layer: layer.reset_state(), AttributeError, r"Layer must be stateful",
+         takes_layer=True),
+    Case("reset-states-count", lambda layer: layer.reset_states([state()] * 3), ValueError,
+         r"(?s)`states` must hold 4 arrays.*Received: 3", takes_layer=True,
+         layer=lambda: _stateful()),
+    Case("reset-states-shape", lambda layer: layer.reset_states([state(), state(4), state(), state()]), ValueError,
+         r"(?s)`states\[1\]`.*\(2, 3\).*\(2, 4\)", takes_layer=True, layer=lambda: _stateful()),
+    Case("reset-states-str", lambda layer: layer.reset_states("zeros"), ValueError, received("states"),
+         takes_layer=True, layer=lambda: _stateful()),
+]
+
+
+def _stateful():
+    layer = Bidirectional(lstm(return_sequences=True, stateful=True))
+    layer(GOOD)
+    return layer
+
+
+#: Cases bidirlib fails today (issue item 9): {id: {backend or "*": what happens instead}}.
+FAILING = {
+    "weights-int": {"*": "TypeError: 'int' object is not iterable"},
+    "weights-all-none": {"*": "says `weights[0]` received an array of shape (), not None"},
+    "weights-one-none": {"*": "says `weights[5]` received an array of shape (), not None"},
+    "from-config-no-layer": {"*": "KeyError: 'layer'"},
+    "from-config-not-dict": {"*": "TypeError: string indices must be integers"},
+    "sequences-none": {"*": "Keras's 'Inputs to a layer should be tensors' (does not name `sequences`)"},
+    "sequences-str": {"*": "Keras's 'Only input tensors may be passed as positional arguments'"},
+    "sequences-features": {"tensorflow": "InvalidArgumentError from BlockLSTM (6 vs. 8)",
+                           "jax": "a backend error, not a ValueError naming `sequences`",
+                           "torch": "no error: the fast path accepts 5 features for 3"},
+    "sequences-strings": {"*": "a backend cast error (UnimplementedError / 'Invalid dtype: str32')"},
+    "sequences-dict": {"*": "AttributeError: 'dict' object has no attribute 'shape'"},
+    "initial-state-all-none": {"*": "a backend conversion error on None"},
+    "initial-state-one-none": {"*": "a backend conversion error on None"},
+    **{f"initial-state-width-{i}": {"tensorflow": "InvalidArgumentError from BlockLSTM (h_prev.dims(1) != cell_size)",
+                                    "jax": "a backend shape error, not a ValueError naming `initial_state`",
+                                    "torch": "RuntimeError: stack expects each tensor to be equal size"}
+       for i in range(4)},
+    "initial-state-rank-1": {"tensorflow": "InvalidArgumentError: cs_prev must be 2D",
+                             "jax": "a backend shape error", "torch": "IndexError: Dimension out of range"},
+    "initial-state-rank-3": {"tensorflow": "InvalidArgumentError: cs_prev must be 2D",
+                             "jax": "a backend shape error", "torch": "no error"},
+    "initial-state-strings": {"*": "a backend cast error"},
+    "initial-state-symbolic-single": {"*": "no error on symbolic inputs"},
+    "initial-state-symbolic-count": {"*": "no error on symbolic inputs"},
+    "initial-state-symbolic-width": {"*": "no error on symbolic inputs"},
+    "mask-str": {"*": "AttributeError: 'str' object has no attribute 'dtype'"},
+    "mask-int": {"*": "AttributeError: 'int' object has no attribute 'dtype'"},
+    "mask-dict": {"*": "KeyError: 0"},
+    "mask-batch-only": {"*": "IndexError: list assignment index out of range"},
+    "mask-batch-one": {"tensorflow": "OutOfRangeError", "jax": "a backend error", "torch": "IndexError"},
+    "mask-rank-3": {"*": "no error"},
+    "mask-strings": {"*": "a backend cast error"},
+    "mask-list-ragged": {"*": "AttributeError: 'list' object has no attribute 'dtype'"},
+    "initial-state-batch": {"tensorflow": "InvalidArgumentError from BlockLSTM (cs_prev.dims(0) != batch_size)",
+                            "jax": "a backend error", "torch": "no error (fast path)"},
+    "initial-state-batch-one": {"tensorflow": "InvalidArgumentError from BlockLSTM",
+                                "jax": "a backend error", "torch": "no error (fast path)"},
+    "mask-wrong-batch": {"*": "a backend broadcasting error (SelectV2 / size of tensor a (5))"},
+    "mask-wrong-length": {"*": "a backend error ('Cannot unstack 6 tensors' / size mismatch)"},
+    "mask-shorter": {"*": "a backend index error"},
+    "mask-transposed": {"*": "a backend broadcasting error"},
+}
+
+
+def run_case(case):
+    """Run one case; raise AssertionError (or the unexpected error) when it does not behave."""
+    if case.takes_layer:
+        layer = case.layer()
+        before = [keras.ops.convert_to_numpy(v) for v in keras.tree.flatten(layer(GOOD))]
+        with pytest.raises(case.error, match=case.pattern):
+            case.action(layer)
+    else:
+        with pytest.raises(case.error, match=case.pattern):
+            case.action()
+        layer = built()
+        before = None
+    after = [keras.ops.convert_to_numpy(v) for v in keras.tree.flatten(layer(GOOD))]
+    assert after[0].shape == (BATCH, STEPS, 2 * UNITS)
+    assert all(np.isfinite(a).all() for a in after)
+    if before is not None and not getattr(layer, "stateful", False):
+        for a, b in zip(after, before):
+            np.testing.assert_allclose(a, b, atol=1e-6, err_msg="the layer gives other numbers after the bad input")
+
+
+def _marks(case):
+    reason = FAILING.get(case.id, {}).get(BACKEND) or FAILING.get(case.id, {}).get("*")
+    return [pytest.mark.xfail(strict=True, reason=f"issue item 9: {reason}")] if reason else []
+
+
+def test_catalogue_is_large_and_ids_unique():
+    ids = [case.id for case in CASES]
+    assert len(ids) == len(set(ids))
+    assert len(ids) >= 80, len(ids)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=_marks(c)) for c in CASES if not c.crash])
+def test_bad_input(case):
+    run_case(case)
+
+
+# ---------------------------------------------------------------------- cases that might crash the process
+
+_CHILD = """
+import json, sys
+sys.path[:0] = [{tests!r}, {library!r}]
+import test_bad_inputs as catalogue
+for case in catalogue.CASES:
+    if case.id not in sys.argv[1:]:
+        continue
+    print(json.dumps({{"id": case.id, "status": "started"}}), flush=True)
+    try:
+        catalogue.run_case(case)
+    except BaseException as error:
+        print(json.dumps({{"id": case.id, "status": "failed", "error": f"{{type(error).__name__}}: {{error}}"[:1500]}}),
+              flush=True)
+    else:
+        print(json.dumps({{"id": case.id, "status": "passed"}}), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def isolated_results():
+    """Run every crash-prone case in one child process; a case it started and never finished crashed it."""
+    library = os.path.dirname(os.path.abspath(__file__))
+    tests = os.path.dirname(library)
+    env = {**os.environ, "KERAS_BACKEND": BACKEND,
+           "PYTHONPATH": os.pathsep.join([os.path.dirname(tests), tests, os.environ.get("PYTHONPATH", "")])}
+    results = {}
+    remaining = [case.id for case in CASES if case.crash]
+    while remaining:  # after a crash, a fresh child runs the cases the dead one did not reach
+        child = subprocess.run([sys.executable, "-c", _CHILD.format(tests=tests, library=library), *remaining],
+                               env=env, capture_output=True, text=True, timeout=600)
+        for line in child.stdout.splitlines():
+            if line.startswith("{"):
+                record = json.loads(line)
+                results[record["id"]] = record
+        for record in results.values():
+            if record["status"] == "started":
+                record["status"] = "crashed"
+                record["error"] = f"the process died (rc {child.returncode}): {child.stderr[-1500:]}"
+        remaining = [case_id for case_id in remaining if case_id not in results]
+        if child.returncode == 0 and remaining:
+            raise RuntimeError(f"the child process skipped {remaining}: {child.stderr[-1500:]}")
+    return results
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=_marks(c)) for c in CASES if c.crash])
+def test_bad_input_isolated(case, isolated_results):
+    record = isolated_results.get(case.id)
+    assert record is not None, "the child process never reached this case"
+    assert record["status"] == "passed", record.get("error")
