@@ -164,6 +164,8 @@ class Bidirectional(keras.layers.Layer):
     def __call__(self, *args, **kwargs):
         # Keras checks `input_spec` before `build`; say which argument is wrong before its generic message.
         # In a functional model Keras may not run `call` until later: check what was given now.
+        if not args and "sequences" not in kwargs:
+            raise TypeError("Bidirectional was called without `sequences`, its one required argument.")
         sequences = args[0] if args else kwargs.get("sequences")
         validation.require_sequences(sequences)
         initial_state = args[1] if len(args) > 1 else kwargs.get("initial_state")

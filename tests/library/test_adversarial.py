@@ -112,14 +112,7 @@ def test_general_configurations():
 
 
 #: Where a reported issue makes an area fail today: {area: {backend: reason}}.
-KNOWN = {
-    "swapped_masked": {
-        "tensorflow": "issue item 1: a swapped pair under a mask gives other numbers than Keras",
-        "jax": "issue item 1: a swapped pair under a mask gives other numbers than Keras",
-        "torch": "issue items 1 and 2: a swapped pair under a mask differs from Keras; with unroll, AttributeError",
-    },
-    "unroll_masked": {},
-}
+KNOWN = {"swapped_masked": {}, "unroll_masked": {}}
 
 
 def _known(area):
@@ -172,10 +165,6 @@ def test_float64_needs_jax_enable_x64():
 # ---------------------------------------------------------------------- the reported issues, as reported
 
 
-def _xfail_if(condition, reason):
-    return pytest.mark.xfail(condition, strict=True, reason=reason)
-
-
 def _config(**overrides):
     base = dict(kind="GRU", units=2, backward="swapped", merge_mode=None, return_sequences=True,
                 return_state=False, unroll=False, use_bias=True, dropout=False, initial_state=False, batch=1,
@@ -184,7 +173,6 @@ def _config(**overrides):
 
 
 @pytest.mark.parametrize("fused_path", ["auto", "off"])
-@_xfail_if(True, "issue item 1: swapped pair with a mask differs from Keras and zeroes an unmasked step")
 def test_item1_swapped_pair_with_leading_mask_matches_keras(fused_path):
     config = _config(fused_path=fused_path)
     x = np.random.default_rng(0).normal(size=(1, 4, 2)).astype("float32")
@@ -196,7 +184,6 @@ def test_item1_swapped_pair_with_leading_mask_matches_keras(fused_path):
     adv.compare(config, ours, reference, x, mask, None, label="Keras")
 
 
-@_xfail_if(BACKEND == "torch", "issue item 2: PyTorch, swapped pair, unroll=True, mask: AttributeError")
 def test_item2_swapped_pair_unrolled_under_mask_runs():
     config = _config(unroll=True, mask="leading", batch=2)
     x, mask, _ = adv.make_inputs(config)
@@ -206,7 +193,6 @@ def test_item2_swapped_pair_unrolled_under_mask_runs():
 
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
-@_xfail_if(BACKEND == "tensorflow", "issue item 3: unroll=True under a mask zeroes unmasked backward steps on TF")
 def test_item3_unroll_under_mask_agrees_with_rolled_loop(kind):
     """Keras's own wrapper differs between unroll=True and False under a mask (TF: issue item 3; JAX: defect 8);
     bidirlib must give its rolled loop's numbers."""
@@ -221,7 +207,6 @@ def test_item3_unroll_under_mask_agrees_with_rolled_loop(kind):
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-@_xfail_if(True, "issue items 1 and 4: the swapped pair's masked steps are zeroed in input order, not Keras's")
 def test_item4_mixed_policy_swapped_simple_rnn_with_leading_padding(policy):
     config = _config(kind="SimpleRNN", units=3, merge_mode="concat", mask="leading", batch=3, steps=5,
                      features=3, dtype=policy, fused_path="off")
@@ -233,7 +218,6 @@ def test_item4_mixed_policy_swapped_simple_rnn_with_leading_padding(policy):
     adv.compare(config, ours, reference, x, mask, None, label="Keras")
 
 
-@_xfail_if(True, "issue item 5: trainable=False on the wrapper leaves forward_layer.trainable True")
 def test_item5_trainable_false_freezes_both_directions():
     """Keras does not freeze the sub-layers either (Keras is wrong): check bidirlib's documented behaviour."""
     layer = bidirlib.Bidirectional(keras.layers.LSTM(2), trainable=False)
@@ -267,8 +251,6 @@ def _item6_layer(fused_path):
 
 @pytest.mark.parametrize("fused_path", ["auto", "off"])
 @pytest.mark.parametrize("case", sorted(ITEM6))
-@_xfail_if(True, "issue item 6: a backend error (TF InvalidArgumentError, torch RuntimeError) or none (torch fast "
-                 "path), not a ValueError naming the argument")
 def test_item6_wrong_widths_raise_a_value_error(case, fused_path):
     """After a good call, a wrong feature count or state width must raise a ValueError naming the argument,
     not pass silently (as on the PyTorch fast path)."""
@@ -277,7 +259,6 @@ def test_item6_wrong_widths_raise_a_value_error(case, fused_path):
         ITEM6[case](layer)
 
 
-@_xfail_if(True, "issue item 6: TF raises InvalidArgumentError from BlockLSTM; the torch fast path raises nothing")
 def test_item6_wrong_state_batch_raises_in_a_subprocess():
     """A wrong initial_state batch size must raise a ValueError naming `initial_state` (on PyTorch's fast path
     it can crash the process, so this runs in a child process)."""
@@ -301,7 +282,6 @@ def test_item6_wrong_state_batch_raises_in_a_subprocess():
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="issue item 7 is about PyTorch's compile")
-@_xfail_if(True, "issue item 7: TypeError: expected Tensor() for op: torch.ops.aten.mkldnn_rnn_layer.default")
 def test_item7_torch_jit_compile_fit():
     model = keras.Sequential([keras.Input((4, 3)), bidirlib.Bidirectional(keras.layers.LSTM(3)),
                               keras.layers.Dense(1)])
