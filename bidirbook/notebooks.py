@@ -57,11 +57,11 @@ IGNORE_OUTPUT_TAG = "nbval-ignore-output"
 #: A comment nbval would read as a marker. Markers are tags in this book.
 NBVAL_COMMENT = re.compile(r"^\s*#\s*NBVAL_\w+", re.M)
 
-#: Text that must never be committed in an output: it differs between machines and leaks where the notebook
-#: was recorded.
+#: Text that must never be committed in an output, since it differs between machines and leaks where the
+#: notebook was recorded.
 MACHINE_PATH = re.compile(r"/root/|/tmp/|/work/|/home/|site-packages")
 
-#: MyST syntax that only the website understands: a directive fence (```{name} or :::{name}), a role
+#: MyST syntax that only the website understands, such as a directive fence (```{name} or :::{name}), a role
 #: ({name}`text`), a target label ("(label)=" on its own line) or a labelled equation ("$$ (label)").
 MYST_SYNTAX = re.compile(
     r"^\s*(`{3,}|:{3,})\{[\w-]+\}"          # ```{directive}  :::{directive}
@@ -101,6 +101,12 @@ def error_traceback(ename, evalue):
     A renderer (myst-nb on the website, nbconvert, JupyterLab) draws an error output from its traceback, so
     an empty traceback shows an empty box; the full one lists library files by their machine paths. nbval
     does not compare tracebacks (it compares `ename` and `evalue`), so this line is for readers only.
+
+    Example:
+
+    >>> from bidirbook.notebooks import error_traceback
+    >>> error_traceback("ValueError", "`merge_mode` must be one of ...")
+    ['ValueError: `merge_mode` must be one of ...']
     """
     return [f"{ename}: {_ANSI.sub('', evalue)}"]
 
@@ -140,7 +146,14 @@ _FENCE = re.compile(r"^(`{3,})(python|py|ipython3?)?[ \t]*\n(.*?)^\1[ \t]*$", re
 
 
 def solution_blocks(markdown):
-    """The contents of the markdown's `<details><summary>Solution</summary> ... </details>` blocks."""
+    """The contents of the markdown's `<details><summary>Solution</summary> ... </details>` blocks.
+
+    Example:
+
+    >>> from bidirbook.notebooks import solution_blocks
+    >>> solution_blocks("**Exercise 1.** Why? <details><summary>Solution</summary>Because.</details>")
+    ['Because.']
+    """
     return [match.group(1) for match in _DETAILS.finditer(markdown)]
 
 

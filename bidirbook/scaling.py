@@ -13,7 +13,16 @@ SAMPLES, STEPS, FEATURES, UNITS, GLOBAL_BATCH, EPOCHS = 64, 6, 3, 4, 16, 3
 
 
 def make_data(seed=0):
-    """A generated task: the label of a sequence is its first step's first feature minus its last step's."""
+    """A generated task: the label of a sequence is its first step's first feature minus its last step's.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from bidirbook.scaling import make_data
+    >>> x, y = make_data()
+    >>> bool(np.allclose(y[:, 0], x[:, 0, 0] - x[:, -1, 0]))
+    True
+    """
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(SAMPLES, STEPS, FEATURES)).astype("float32")
     y = (x[:, 0, :1] - x[:, -1, :1]).astype("float32")

@@ -92,6 +92,13 @@ def draw_bidirectional(steps=4, merge_mode="concat", highlight=None, title=None,
 
     Returns:
         The matplotlib `Figure`.
+
+    Example:
+
+    >>> from bidirbook.schematic import draw_bidirectional
+    >>> figure = draw_bidirectional(steps=3, merge_mode="sum", highlight="merge")
+    >>> len(figure.axes), figure.axes[0].get_title() != ""
+    (1, True)
     """
     if not isinstance(steps, int) or steps < 2:
         raise ValueError(f"`steps` must be an integer of at least 2. Received: steps={steps!r}")

@@ -30,12 +30,12 @@ __all__ = [
 
 #: The package on the registry that ships the files.
 DISTRIBUTION = "turkish-treebanks"
-#: The treebank's two sections: web pages (forums, blogs, how-tos, reviews) and Wikipedia.
+#: The treebank's two sections, web pages (forums, blogs, how-tos, reviews) and Wikipedia.
 SECTIONS = ("web", "wiki")
 #: The authors' splits.
 SPLITS = ("train", "dev", "test")
 
-#: One sentence: its id, its text, and for each token its form and its universal part-of-speech tag.
+#: One sentence, with its id, its text, and for each token its form and its universal part-of-speech tag.
 Sentence = collections.namedtuple("Sentence", ["sent_id", "text", "forms", "tags"])
 
 
@@ -72,7 +72,7 @@ def treebank_path(section):
 
 
 def parse_conllu(text):
-    """Parses CoNLL-U text into a list of `Sentence`s, keeping each token's form and universal tag.
+    """Parses CoNLL-U text into a list of `Sentence` objects, keeping each token's form and universal tag.
 
     Multiword-token lines (ids such as `3-4`) and empty nodes (ids such as `5.1`) are skipped, as UD's
     part-of-speech evaluations do; the treebank has neither.
@@ -137,7 +137,7 @@ def load_sentences(sections=SECTIONS, split=None):
         split: `None` for every sentence, or one of `SPLITS`, the authors' split, taken in each file.
 
     Returns:
-        A list of `Sentence`s in file order, the sections one after the other.
+        A list of `Sentence` objects in file order, the sections one after the other.
 
     Example:
 

@@ -152,7 +152,7 @@ class Bidirectional(keras.layers.Layer):
 
     @property
     def fused_path(self):
-        """The fused-path setting: `"auto"`, `"stacked"` or `"off"` (see `bidirlib.fused`)."""
+        """The fused-path setting, one of `"auto"`, `"stacked"` or `"off"` (see `bidirlib.fused`)."""
         return self._fused_path
 
     @fused_path.setter

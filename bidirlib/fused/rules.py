@@ -44,7 +44,7 @@ KERNEL_NAMES = {
 
 #: The environment variable that sets the fused path for every layer.
 ENVIRONMENT_VARIABLE = "BIDIRLIB_FUSED_PATH"
-#: The values of the setting, as a layer's `fused_path` and as the environment variable: "auto" (the default)
+#: The values of the setting, as a layer's `fused_path` and as the environment variable. "auto" (the default)
 #: runs a fused path where one was measured faster; "stacked" forces the stacked loop on every backend (to test
 #: or compare it); "off" always runs the two directions as separate layers.
 FUSED_PATH_MODES = ("auto", "stacked", "off")

@@ -77,7 +77,7 @@ class SequenceLayer(keras.layers.Layer):
 
     @property
     def state_size(self):
-        """The width of each state: by default one state as wide as the output. A subclass may set it."""
+        """Each state's width; by default one state as wide as the output. A subclass may set it."""
         return getattr(self, "_state_size", None) or self.output_size
 
     @state_size.setter
