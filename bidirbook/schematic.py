@@ -74,13 +74,13 @@ def _route(ax, points, colour, bold=False):
 def draw_bidirectional(steps=4, merge_mode="concat", highlight=None, title=None, ax=None, figsize=(9, 5.6)):
     """Draws `Bidirectional(layer)` unrolled over `steps` time steps.
 
-    Bottom to top: the mask and the inputs $x_t$; the forward layer's cells, reading left to right from
+    Bottom to top: the mask and the inputs x_t; the forward layer's cells, reading left to right from
     `initial_state`'s forward part; the backward layer's cells, reading right to left from its backward part;
-    the merge at every step; the outputs $o_t$. Each layer's final state leaves at the end it reads last: the
-    forward one after step $T-1$, the backward one after step $0$.
+    the merge at every step; the outputs o_t. Each layer's final state leaves at the end it reads last: the
+    forward one after step T - 1, the backward one after step 0.
 
     Args:
-        steps: Integer, at least 2: how many time steps to draw. The last one is labelled $T-1$.
+        steps: Integer, at least 2: how many time steps to draw. The last one is labelled T-1.
         merge_mode: The merge mode to name at each step: `"concat"`, `"sum"`, `"ave"`, `"mul"` or `None`
             (no merge: the layer returns both directions' outputs).
         highlight: Which part to draw in bold: `None`, `"merge"` (the merge), `"call"` (what the call
