@@ -8,6 +8,7 @@ from keras import ops
 from bidirlib import validation
 from bidirlib.cloning import clone_layer, prefixed_name
 from bidirlib.fused import rules
+from bidirlib.fused.direction_parallel import require_direction_mesh
 from bidirlib.fused.dispatch import FusedCall, run_fused
 from bidirlib.merge import assemble, merged_width, validate_merge_mode
 from bidirlib.states import call_takes, require_state_shapes, split_initial_state, state_count
@@ -32,8 +33,9 @@ class Bidirectional(keras.layers.Layer):
     - `stateful=True` with `return_state=True` and a mask works.
     - `reset_states(states)` sets the states; `last_call_path` tells whether a fused kernel ran.
 
-    One argument is bidirlib's own: `fused_path` (see `bidirlib.fused`). It is saved in the config only when it
-    is not the default, so configs stay those of Keras.
+    Two arguments are bidirlib's own: `fused_path` (see `bidirlib.fused`), saved in the config only when it is
+    not the default, so configs stay those of Keras; and `direction_mesh`, which places the two directions on
+    two devices and, like any device placement, is not saved.
 
     Args:
         layer: `keras.layers.RNN` instance, such as `keras.layers.LSTM` or `keras.layers.GRU`, or any
@@ -51,6 +53,10 @@ class Bidirectional(keras.layers.Layer):
             fused kernel on a GPU, or bidirlib's CPU fast path where it was measured faster); `"stacked"`:
             bidirlib's stacked loop on every backend (to test or compare it); `"off"`: always two separate
             layers. The environment variable `BIDIRLIB_FUSED_PATH` sets it for every layer ("off" wins).
+        direction_mesh: optional `keras.distribution.DeviceMesh` with an axis named `"direction"` of size 2: on
+            JAX, the two RNN layers then run at once, the forward one on one device and the backward one on
+            the other (`bidirlib.fused.direction_parallel`). Without it, the same happens when the
+            distribution set with `keras.distribution.set_distribution` has such an axis. Not saved.
         **kwargs: `keras.layers.Layer` arguments such as `name`, `dtype` and `trainable`.
 
     Call arguments:
@@ -93,7 +99,16 @@ class Bidirectional(keras.layers.Layer):
     (2, 5, 5)
     """
 
-    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, fused_path="auto", **kwargs):
+    def __init__(
+        self,
+        layer,
+        merge_mode="concat",
+        weights=None,
+        backward_layer=None,
+        fused_path="auto",
+        direction_mesh=None,
+        **kwargs,
+    ):
         # Validation in Keras's order: layer, backward_layer, merge_mode; then the pair's compatibility.
         validation.require_layer(layer, "layer")
         if backward_layer is not None:
@@ -101,6 +116,7 @@ class Bidirectional(keras.layers.Layer):
         validate_merge_mode(merge_mode)
         validation.require_weights_list(weights)
         rules.validate_fused_path(fused_path)
+        require_direction_mesh(direction_mesh)
         validation.require_direction_attributes(layer, "layer")
         if backward_layer is not None:
             validation.require_direction_attributes(backward_layer, "backward_layer")
@@ -138,9 +154,11 @@ class Bidirectional(keras.layers.Layer):
         self.supports_masking = True
         self.input_spec = layer.input_spec
         self.fused_path = fused_path
+        #: Where the two directions run on two devices at once (see `direction_mesh` above), or None.
+        self.direction_mesh = direction_mesh
         #: Which path the last call took (None before any call): "separate"; "fused_lstm" or "fused_gru" (Keras's
         #: fused kernel); or a CPU fast path of `bidirlib.fused` ("torch_lstm", "torch_gru", "tf_block_lstm",
-        #: "stacked_lstm", "stacked_gru").
+        #: "stacked_lstm", "stacked_gru"); or "direction_parallel" (the two layers on two devices at once).
         self.last_call_path = None
         #: Why the last call did not take a fused kernel, or None when it did (or none was considered).
         self.last_fused_fallback = None
@@ -239,6 +257,7 @@ class Bidirectional(keras.layers.Layer):
                 stateful=self.stateful,
                 return_sequences=self.return_sequences,
                 setting=self.fused_path,
+                direction_mesh=self.direction_mesh,
             )
         )
         self.last_call_path, self.last_fused_fallback = outcome.path, outcome.reason

@@ -2,6 +2,9 @@
 
 For each call, `run_fused` reads the rules of `bidirlib.fused.rules` and tries, in this order:
 
+0. where a device mesh with a `"direction"` axis is given or set (on JAX), the two layers on two devices at
+   once (`direction_parallel`; `bidirlib.fused.direction_parallel`): asked for, so tried first, and for any
+   pair of RNN layers, not only LSTM and GRU;
 1. Keras's own fused kernel (cuDNN, on a GPU), exactly where `keras.layers.Bidirectional` tries it;
 2. bidirlib's CPU fast path for the backend, each one measured (`bench/bench_bidirectional.py`) against the two
    separate layers and kept only where it was faster:
@@ -29,6 +32,7 @@ import dataclasses
 from keras import ops
 
 from bidirlib.fused import rules
+from bidirlib.fused.direction_parallel import find_direction_mesh, run_direction_parallel
 from bidirlib.fused.keras_kernel import KernelUnavailable, run_keras_kernel
 from bidirlib.fused.stacked import stacked_loop
 from bidirlib.fused.tf_block_lstm import run_tf_block_lstm
@@ -36,6 +40,8 @@ from bidirlib.fused.torch_kernel import run_torch_kernel
 
 #: The path reported when the two directions ran as separate layers.
 SEPARATE = "separate"
+#: The path reported when the two directions ran on two devices at once.
+DIRECTION_PARALLEL = "direction_parallel"
 
 #: bidirlib's CPU fast paths worth trying, per backend and kind, in order.
 CANDIDATES = {
@@ -60,6 +66,7 @@ GATES = {
     "tf_block_lstm": rules.TF_BLOCK_LSTM,
     "stacked_lstm": rules.STACKED,
     "stacked_gru": rules.STACKED,
+    "direction_parallel": rules.DIRECTION_PARALLEL,
 }
 
 
@@ -77,6 +84,8 @@ class FusedCall:
     stateful: bool = False
     return_sequences: bool = False
     setting: str = "auto"
+    #: The layer's own `direction_mesh` (None: the distribution's, where it has a "direction" axis).
+    direction_mesh: object = None
 
     def facts(self):
         return rules.Facts(
@@ -87,6 +96,7 @@ class FusedCall:
             stateful=self.stateful,
             training=self.training,
             layer_setting=self.setting,
+            direction_mesh=find_direction_mesh(self.direction_mesh)[0],
         )
 
 
@@ -139,9 +149,17 @@ def run_fused(call):
         A `FusedOutcome`. With `path == "separate"` nothing ran: the caller runs the two layers.
     """
     facts = call.facts()
+    # 0. The two layers on two devices, where a direction mesh is given or set.
+    direction_reason = None
+    if facts.direction_mesh is not None:
+        direction_reason = rules.first_failure(rules.DIRECTION_PARALLEL, facts)
+        if direction_reason is None:
+            return FusedOutcome(DIRECTION_PARALLEL, None, direction_parallel_outputs(call))
+        direction_reason = f"direction parallelism: {direction_reason}"
+
     reason = rules.first_failure(rules.FUSED, facts)
     if reason is not None:
-        return FusedOutcome(SEPARATE, reason)
+        return FusedOutcome(SEPARATE, _joined(direction_reason, reason))
     kind = facts.kind
 
     # 1. Keras's fused kernel.
@@ -160,10 +178,33 @@ def run_fused(call):
     # 2. bidirlib's CPU fast path.
     path, fast_reason = choose_fast_path(call)
     if path is None:
-        return FusedOutcome(
-            SEPARATE, f"Keras's fused kernel: {keras_reason}; bidirlib's fast path: {fast_reason}"
-        )
+        reason = f"Keras's fused kernel: {keras_reason}; bidirlib's fast path: {fast_reason}"
+        return FusedOutcome(SEPARATE, _joined(direction_reason, reason))
     return FusedOutcome(path, None, run_fast_path(path, call))
+
+
+def _joined(*reasons):
+    return "; ".join(reason for reason in reasons if reason is not None)
+
+
+def direction_parallel_outputs(call):
+    """Run `call` with one layer on each device of its direction mesh (`bidirlib.fused.direction_parallel`).
+
+    Returns:
+        `(y_forward, y_backward, forward_states, backward_states)`, the backward output in input order.
+    """
+    mesh, batch_axis = find_direction_mesh(call.direction_mesh)
+    states = [list(call.forward_state or []), list(call.backward_state or [])]
+    return run_direction_parallel(
+        call.forward_layer,
+        call.backward_layer,
+        ops.convert_to_tensor(call.sequences),
+        states,
+        mesh,
+        batch_axis,
+        training=call.training,
+        return_sequences=call.return_sequences,
+    )
 
 
 def run_fast_path(path, call):

@@ -31,6 +31,8 @@ TORCH_KERNEL = "torch_kernel"
 TF_BLOCK_LSTM = "tf_block_lstm"
 #: The stacked loop (`bidirlib.fused.stacked`), where the "auto" setting picks it.
 STACKED = "stacked"
+#: The two layers on two devices (`bidirlib.fused.direction_parallel`), where a direction mesh is given or set.
+DIRECTION_PARALLEL = "direction_parallel"
 
 #: How a rule's message names the kernel a gate stands for.
 KERNEL_NAMES = {
@@ -130,6 +132,7 @@ class Facts:
     stateful: bool = False
     training: object = None
     layer_setting: str = "auto"
+    direction_mesh: object = None
 
     @property
     def forward(self):
@@ -215,7 +218,7 @@ def _activation_name(function):
 # ---------------------------------------------------------------------- the table: every fused path
 
 
-@rule(FUSED)
+@rule(FUSED, DIRECTION_PARALLEL)
 def _setting_allows(facts, gate):
     if facts.layer_setting == "off":
         return "fused_path is 'off'"
@@ -224,12 +227,12 @@ def _setting_allows(facts, gate):
     return None
 
 
-@rule(FUSED)
+@rule(FUSED, DIRECTION_PARALLEL)
 def _no_mask(facts, gate):
     return "a mask was given" if facts.mask is not None else None
 
 
-@rule(FUSED)
+@rule(FUSED, DIRECTION_PARALLEL)
 def _not_stateful(facts, gate):
     return "the layer is stateful" if facts.stateful else None
 
@@ -271,7 +274,7 @@ def _same_activations(facts, gate):
     return None
 
 
-@rule(FUSED)
+@rule(FUSED, DIRECTION_PARALLEL)
 def _built(facts, gate):
     return "the layers are not built yet" if not (facts.forward.built and facts.backward.built) else None
 
@@ -279,10 +282,12 @@ def _built(facts, gate):
 # ---------------------------------------------------------------------- bidirlib's CPU fast paths, together
 
 
-@rule(FAST)
+@rule(FAST, DIRECTION_PARALLEL)
 def _no_dropout_in_training(facts, gate):
     training_on = facts.training is not None and facts.training is not False
-    if training_on and any(c.dropout or c.recurrent_dropout for c in facts.cells):
+    # Read with getattr: direction parallelism checks this on any RNN, whose cell may have no dropout at all.
+    cells = [getattr(layer, "cell", None) for layer in facts.layers]
+    if training_on and any(getattr(c, "dropout", 0) or getattr(c, "recurrent_dropout", 0) for c in cells):
         return "dropout is set and training is on"
     return None
 
@@ -312,6 +317,42 @@ def _same_compute_dtype(facts, gate):
 def _on_the_cpu(facts, gate):
     if on_accelerator(facts.sequences):
         return "bidirlib's fast paths are for the CPU; on a GPU each direction runs its own kernel"
+    return None
+
+
+# ---------------------------------------------------------------------- direction parallelism
+
+
+@rule(DIRECTION_PARALLEL, decisive=True)
+def _direction_mesh_given(facts, gate):
+    if facts.direction_mesh is None:
+        return "no device mesh with a 'direction' axis is given or set"
+    return None
+
+
+@rule(DIRECTION_PARALLEL)
+def _direction_parallel_on_jax(facts, gate):
+    backend = facts.backend
+    if backend != "jax":
+        return f"the directions are split over devices on JAX only, not on {backend}"
+    return None
+
+
+@rule(DIRECTION_PARALLEL, decisive=True)
+def _direction_pair_is_rnn(facts, gate):
+    # Each device runs its layer's own code; an RNN layer's outputs and states have known shapes.
+    for layer in facts.layers:
+        if not isinstance(layer, keras.layers.RNN):
+            return f"the directions are split over devices for RNN layers, and one is a {type(layer).__name__}"
+    return None
+
+
+@rule(DIRECTION_PARALLEL)
+def _direction_outputs_alike(facts, gate):
+    # The two devices' results are stacked on one axis: they must have the same shapes.
+    shapes = [layer.compute_output_shape(tuple(facts.sequences.shape)) for layer in facts.layers]
+    if shapes[0] != shapes[1]:
+        return "the two directions' outputs differ in shape, and cannot be stacked over the two devices"
     return None
 
 

@@ -1,0 +1,143 @@
+"""Direction parallelism: the forward direction on one device and the backward direction on another, at once.
+
+The two directions of a bidirectional layer never read each other's results, so on two devices they can run at
+the same time. On JAX, given a Keras `DeviceMesh` with an axis named `"direction"` of size 2, this path runs
+the wrapper's two layers under `jax.shard_map` over that axis: the device at direction 0 runs the forward
+layer, the one at direction 1 the backward layer, each one the layer's own code (`stateless_call`, with the
+weights the call sees, so also inside a training step), and their outputs come back stacked on the axis. The
+numbers are those of the two layers run one after the other.
+
+The mesh is the layer's own (`Bidirectional(..., direction_mesh=mesh)`) or, failing that, the mesh of the
+distribution set with `keras.distribution.set_distribution`, when that mesh has a `"direction"` axis. A
+distribution's other axes keep their meaning: its batch axis (`batch_dim_name`) splits the batch as well, so a
+mesh of shape `(n, 2)` and axes `("batch", "direction")` is data parallel over n pairs of devices, each pair
+running one direction on each device. Without such a mesh, nothing here runs.
+"""
+
+import keras
+from keras import ops
+
+from bidirlib.states import call_takes
+
+#: The mesh axis the two directions are split over.
+DIRECTION_AXIS = "direction"
+
+
+def require_direction_mesh(mesh, argument="direction_mesh"):
+    """Return `mesh` if it is None or a `keras.distribution.DeviceMesh` with a `"direction"` axis of size 2,
+    else raise a `ValueError` (or a `TypeError`) naming `argument`."""
+    if mesh is None:
+        return None
+    if not isinstance(mesh, keras.distribution.DeviceMesh):
+        raise TypeError(
+            f"`{argument}` must be a keras.distribution.DeviceMesh or None. Received: {argument}={mesh!r} "
+            f"of type {type(mesh).__name__}."
+        )
+    names = tuple(mesh.axis_names)
+    if DIRECTION_AXIS not in names or mesh.shape[names.index(DIRECTION_AXIS)] != 2:
+        raise ValueError(
+            f"`{argument}` must have an axis named {DIRECTION_AXIS!r} of size 2, one device a direction. "
+            f"Received a mesh of shape {tuple(mesh.shape)} and axes {names}."
+        )
+    return mesh
+
+
+def find_direction_mesh(layer_mesh=None):
+    """The mesh to split the directions over, with the axis that splits the batch (or None).
+
+    Returns:
+        `(mesh, batch_axis)`: the layer's mesh (`batch_axis` None), else the current distribution's mesh when it
+        has a `"direction"` axis of size 2 (`batch_axis` its `batch_dim_name`, if that is another of its axes),
+        else `(None, None)`.
+
+    Example:
+
+    >>> from bidirlib.fused.direction_parallel import find_direction_mesh
+    >>> find_direction_mesh()  # no distribution is set
+    (None, None)
+    """
+    if layer_mesh is not None:
+        return layer_mesh, None
+    if keras.backend.backend() != "jax":
+        return None, None
+    distribution = keras.distribution.distribution()
+    mesh = getattr(distribution, "device_mesh", None)
+    if mesh is None:
+        return None, None
+    names = tuple(mesh.axis_names)
+    if DIRECTION_AXIS not in names or mesh.shape[names.index(DIRECTION_AXIS)] != 2:
+        return None, None
+    batch_axis = getattr(distribution, "batch_dim_name", None)
+    return mesh, (batch_axis if batch_axis in names and batch_axis != DIRECTION_AXIS else None)
+
+
+def run_direction_parallel(
+    forward_layer, backward_layer, sequences, states, mesh, batch_axis=None, training=None, return_sequences=True
+):
+    """Run `forward_layer` on one half of `mesh`'s `"direction"` axis and `backward_layer` on the other.
+
+    Args:
+        forward_layer, backward_layer: the wrapper's two built layers.
+        sequences: a tensor `(batch, timesteps, features)`.
+        states: `[forward_states, backward_states]`, each a list of initial states or empty.
+        mesh: a `keras.distribution.DeviceMesh` with a `"direction"` axis of size 2.
+        batch_axis: another axis of `mesh` that splits the batch, or None to give each device the whole batch.
+            It is dropped when the batch does not divide evenly over it.
+        training: passed to the layers that take it.
+        return_sequences: whether the layers return every step (the backward output is then put back in input
+            order).
+
+    Returns:
+        `(y_forward, y_backward, forward_states, backward_states)`, the backward output in input order; the
+        states are empty lists unless the layers return them.
+    """
+    import jax
+    from jax.sharding import PartitionSpec
+
+    if batch_axis is not None:
+        batch = sequences.shape[0]
+        size = mesh.shape[tuple(mesh.axis_names).index(batch_axis)]
+        if batch is None or batch % size:
+            batch_axis = None
+    layers = (forward_layer, backward_layer)
+    # The values the call sees: inside a training step these are the step's traced weights, not the stored ones.
+    variables = [
+        ([v.value for v in layer.trainable_variables], [v.value for v in layer.non_trainable_variables])
+        for layer in layers
+    ]
+
+    def run(index, variables, sequences, states):
+        layer = layers[index]
+        kwargs = {"initial_state": states[index]} if states[index] else {}
+        if call_takes(layer, "training"):
+            kwargs["training"] = training
+        outputs, _ = layer.stateless_call(*variables[index], sequences, **kwargs)
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        if index == 1 and return_sequences:
+            outputs[0] = ops.flip(outputs[0], axis=1)  # the backward layer emits its last input step first
+        return [ops.expand_dims(output, 0) for output in outputs]
+
+    # Each device takes the branch of its own position on the direction axis; the other is never run there.
+    def on_device(variables, sequences, states):
+        forward = jax.lax.axis_index(DIRECTION_AXIS) == 0
+        return jax.lax.cond(
+            forward,
+            lambda: run(0, variables, sequences, states),
+            lambda: run(1, variables, sequences, states),
+        )
+
+    sharded = jax.shard_map(
+        on_device,
+        mesh=mesh.backend_mesh,
+        in_specs=(PartitionSpec(), PartitionSpec(batch_axis), PartitionSpec(batch_axis)),
+        out_specs=PartitionSpec(DIRECTION_AXIS, batch_axis),
+        # Without JAX's replication types: with them, the gradient of the replicated weights through a branch
+        # chosen by `axis_index` came out wrong (zero for the backward layer), and a scan's zero initial state
+        # would not type-check against a batch split over devices. The specs above say what is replicated.
+        check_vma=False,
+    )
+    outputs = sharded(variables, sequences, states)
+    y_forward, y_backward = outputs[0][0], outputs[0][1]
+    forward_states = [state[0] for state in outputs[1:]]
+    backward_states = [state[1] for state in outputs[1:]]
+    return y_forward, y_backward, forward_states, backward_states
