@@ -1,14 +1,56 @@
-"""Shared test set-up: quiet TensorFlow logging before Keras is imported, and a fixed seed per test."""
+"""Shared test set-up: quiet TensorFlow logging before Keras is imported, and a fixed seed per test.
+
+With `BIDIRLIB_TEST_DIRECTION_MESH=1` (JAX only), every test runs under a distribution whose mesh has a
+"direction" axis over two simulated host devices, so every bidirlib call that direction parallelism can take
+runs its two layers on two devices: CI runs the parity suite this way. The devices must exist before JAX
+starts, hence here, before Keras is imported. The session reports how many calls took that path, and fails if
+none did.
+"""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+DIRECTION_MESH = os.environ.get("BIDIRLIB_TEST_DIRECTION_MESH") == "1"
+if DIRECTION_MESH:
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip()
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
+
+DIRECTION_PARALLEL_CALLS = []
+
+if DIRECTION_MESH:
+    if keras.backend.backend() != "jax":
+        raise RuntimeError("BIDIRLIB_TEST_DIRECTION_MESH=1 needs KERAS_BACKEND=jax")
+    from bidirlib.fused import dispatch
+
+    _mesh = keras.distribution.DeviceMesh((1, 2), ["batch", "direction"], keras.distribution.list_devices()[:2])
+    keras.distribution.set_distribution(
+        keras.distribution.ModelParallel(layout_map=keras.distribution.LayoutMap(_mesh), batch_dim_name="batch")
+    )
+    _run = dispatch.direction_parallel_outputs
+
+    def _counted(call):
+        DIRECTION_PARALLEL_CALLS.append(type(call.forward_layer).__name__)
+        return _run(call)
+
+    dispatch.direction_parallel_outputs = _counted
 
 
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(1234)
     yield
+
+
+def pytest_terminal_summary(terminalreporter):
+    if DIRECTION_MESH:
+        kinds = sorted(set(DIRECTION_PARALLEL_CALLS))
+        terminalreporter.write_line(
+            f"direction parallelism: {len(DIRECTION_PARALLEL_CALLS)} calls ran on two devices ({', '.join(kinds)})"
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if DIRECTION_MESH and not DIRECTION_PARALLEL_CALLS and session.testscollected:
+        session.exitstatus = 1  # the suite never reached the path it was run to check

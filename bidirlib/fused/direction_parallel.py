@@ -112,7 +112,8 @@ def run_direction_parallel(
         if call_takes(layer, "training"):
             kwargs["training"] = training
         outputs, _ = layer.stateless_call(*variables[index], sequences, **kwargs)
-        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        # The output, then each state; an RNN of stacked cells nests its states, which `call` does not flatten.
+        outputs = keras.tree.flatten(outputs)
         if index == 1 and return_sequences:
             outputs[0] = ops.flip(outputs[0], axis=1)  # the backward layer emits its last input step first
         return [ops.expand_dims(output, 0) for output in outputs]

@@ -155,7 +155,6 @@ def run_fused(call):
         direction_reason = rules.first_failure(rules.DIRECTION_PARALLEL, facts)
         if direction_reason is None:
             return FusedOutcome(DIRECTION_PARALLEL, None, direction_parallel_outputs(call))
-        direction_reason = f"direction parallelism: {direction_reason}"
 
     reason = rules.first_failure(rules.FUSED, facts)
     if reason is not None:
@@ -183,8 +182,13 @@ def run_fused(call):
     return FusedOutcome(path, None, run_fast_path(path, call))
 
 
-def _joined(*reasons):
-    return "; ".join(reason for reason in reasons if reason is not None)
+def _joined(direction_reason, reason):
+    """The fallback reason, with why direction parallelism did not run (where a mesh asked for it) first."""
+    if direction_reason is None:
+        return reason
+    if direction_reason == reason:  # one rule stopped both
+        return f"{reason} (also for direction parallelism)"
+    return f"direction parallelism: {direction_reason}; {reason}"
 
 
 def direction_parallel_outputs(call):
