@@ -59,3 +59,15 @@ def test_jax_loop_variants_run_and_agree():
     for name in ("one_direction", "two_loops", "stacked_batched", "stacked_two_products", "block_diagonal",
                  "recurrent_product_only"):
         assert name in printed
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="direction parallelism is a JAX path")
+def test_bench_direction_parallel_runs_on_two_devices(tmp_path):
+    output = tmp_path / "results.json"
+    printed = run_script("bench_direction_parallel.py", "--size", "tutorial", "--cell", "gru", "--repeats", "1",
+                         "--warmup", "1", "--output", str(output))
+    (record,) = json.loads(output.read_text())["records"]
+    assert len(record["devices"]) == 2
+    assert record["paths"]["direction_parallel"] == {"train": "direction_parallel", "inference": "direction_parallel"}
+    assert record["max_abs_difference_to_keras"] <= 1e-5
+    assert "direction_parallel/keras" in printed
