@@ -64,26 +64,50 @@ RATIOS = (
 # ---------------------------------------------------------------------- one backend, in this process
 
 
+def small_model(name, wrap, cell, size):
+    """The benchmarked model: `wrap(LSTM or GRU)` returning sequences, then `Dense(1)`; adam and mse. The
+    recurrent layer's weights are drawn from seed 0, so every variant starts from the same ones."""
+    import keras
+
+    layer_class = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+    keras.utils.set_random_seed(0)
+    recurrent = layer_class(size["units"], return_sequences=True, name=cell)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(size["steps"], size["features"]), batch_size=size["batch"], name="x"),
+            wrap(recurrent),
+            keras.layers.Dense(1, name="head"),
+        ],
+        name=name,
+    )
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def time_interleaved(runs, tasks, repeats, seed):
+    """Time `runs[name][task]()` `repeats` times each, every round in an order shuffled by `seed`; returns
+    `{task: {name: [seconds, ...]}}`."""
+    import numpy as np
+
+    keys = [(task, name) for task in tasks for name in runs]
+    times = {task: {name: [] for name in runs} for task in tasks}
+    order_rng = np.random.default_rng(seed)
+    for _ in range(repeats):
+        for index in order_rng.permutation(len(keys)):
+            task, name = keys[index]
+            start = time.perf_counter()
+            runs[name][task]()
+            times[task][name].append(time.perf_counter() - start)
+    return times
+
+
 def _keras_models(cell, size):
     import keras
 
     import bidirlib
 
-    layer_class = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
-
     def model(name, wrap):
-        keras.utils.set_random_seed(0)
-        recurrent = layer_class(size["units"], return_sequences=True, name=cell)
-        model = keras.Sequential(
-            [
-                keras.Input(shape=(size["steps"], size["features"]), batch_size=size["batch"], name="x"),
-                wrap(recurrent),
-                keras.layers.Dense(1, name="head"),
-            ],
-            name=name,
-        )
-        model.compile(optimizer="adam", loss="mse")
-        return model
+        return small_model(name, wrap, cell, size)
 
     models = {
         "bidirlib": model("bidirlib", lambda r: bidirlib.Bidirectional(r, name="bidirectional")),
@@ -170,15 +194,8 @@ def measure(backend, size_name, cell, repeats, warmup, seed=0):
                         "last_fused_fallback": getattr(layer, "last_fused_fallback", None),
                     }
 
-    keys = [(task, name) for task in TASKS for name in runs]
-    times = {task: {name: [] for name in runs} for task in TASKS}
-    order_rng = np.random.default_rng(seed + 1)
-    for _ in range(repeats):
-        for index in order_rng.permutation(len(keys)):
-            task, name = keys[index]
-            start = time.perf_counter()
-            call(name, task)
-            times[task][name].append(time.perf_counter() - start)
+    timed = {name: {task: (lambda name=name, task=task: call(name, task)) for task in TASKS} for name in runs}
+    times = time_interleaved(timed, TASKS, repeats, seed + 1)
 
     summary = {task: {name: _quartiles(values) for name, values in times[task].items()} for task in TASKS}
     ratios = {}

@@ -37,7 +37,17 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from bench_bidirectional import CELLS, ROOT, SIZES, TASKS, _quartiles, _versions, write_results  # noqa: E402
+from bench_bidirectional import (  # noqa: E402
+    CELLS,
+    ROOT,
+    SIZES,
+    TASKS,
+    _quartiles,
+    _versions,
+    small_model,
+    time_interleaved,
+    write_results,
+)
 
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "bench_direction_parallel.json"
 VARIANTS = ("direction_parallel", "bidirlib", "keras", "unidirectional")
@@ -54,28 +64,13 @@ def _models(cell, size, mesh):
 
     import bidirlib
 
-    layer_class = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
     wraps = {
         "direction_parallel": lambda r: bidirlib.Bidirectional(r, direction_mesh=mesh, name="bidirectional"),
         "bidirlib": lambda r: bidirlib.Bidirectional(r, name="bidirectional"),
         "keras": lambda r: keras.layers.Bidirectional(r, name="bidirectional"),
         "unidirectional": lambda r: r,
     }
-    models = {}
-    for name, wrap in wraps.items():
-        keras.utils.set_random_seed(0)
-        recurrent = layer_class(size["units"], return_sequences=True, name=cell)
-        model = keras.Sequential(
-            [
-                keras.Input(shape=(size["steps"], size["features"]), batch_size=size["batch"], name="x"),
-                wrap(recurrent),
-                keras.layers.Dense(1, name="head"),
-            ],
-            name=name,
-        )
-        model.compile(optimizer="adam", loss="mse")
-        models[name] = model
-    return models
+    return {name: small_model(name, wrap, cell, size) for name, wrap in wraps.items()}
 
 
 def measure(size_name, cell, repeats, warmup, seed=0):
@@ -108,15 +103,7 @@ def measure(size_name, cell, repeats, warmup, seed=0):
     models["direction_parallel"].set_weights(weights)
     gap = float(np.max(np.abs(models["direction_parallel"].predict_on_batch(x) - models["keras"].predict_on_batch(x))))
 
-    keys = [(task, name) for task in TASKS for name in runs]
-    times = {task: {name: [] for name in runs} for task in TASKS}
-    order_rng = np.random.default_rng(seed + 1)
-    for _ in range(repeats):
-        for index in order_rng.permutation(len(keys)):
-            task, name = keys[index]
-            start = time.perf_counter()
-            runs[name][task]()
-            times[task][name].append(time.perf_counter() - start)
+    times = time_interleaved(runs, TASKS, repeats, seed + 1)
 
     ratios = {}
     for task in TASKS:
