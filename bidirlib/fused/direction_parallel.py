@@ -127,15 +127,21 @@ def run_direction_parallel(
             lambda: run(1, variables, sequences, states),
         )
 
-    sharded = jax.shard_map(
+    # Without JAX's replication checks: with them, the gradient of the replicated weights through a branch
+    # chosen by `axis_index` came out wrong (zero for the backward layer), and a scan's zero initial state would
+    # not type-check against a batch split over devices. The specs say what is replicated.
+    if hasattr(jax, "shard_map"):
+        shard_map, unchecked = jax.shard_map, {"check_vma": False}
+    else:  # older JAX releases have it in jax.experimental, with the older name of the check
+        from jax.experimental.shard_map import shard_map
+
+        unchecked = {"check_rep": False}
+    sharded = shard_map(
         on_device,
         mesh=mesh.backend_mesh,
         in_specs=(PartitionSpec(), PartitionSpec(batch_axis), PartitionSpec(batch_axis)),
         out_specs=PartitionSpec(DIRECTION_AXIS, batch_axis),
-        # Without JAX's replication types: with them, the gradient of the replicated weights through a branch
-        # chosen by `axis_index` came out wrong (zero for the backward layer), and a scan's zero initial state
-        # would not type-check against a batch split over devices. The specs above say what is replicated.
-        check_vma=False,
+        **unchecked,
     )
     outputs = sharded(variables, sequences, states)
     y_forward, y_backward = outputs[0][0], outputs[0][1]
