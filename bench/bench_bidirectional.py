@@ -307,7 +307,15 @@ def main(argv=None):
                 check=True,
             )
             records += json.loads(output.read_text())
-    meta = {
+    meta = run_meta(command, args, load_before, started)
+    print_table(records)
+    print_load(meta)
+    write_results(args.output, {"meta": meta, "records": records})
+
+
+def run_meta(command, args, load_before, started):
+    """What a results file records about its run: the command, date, machine, versions, rounds and load."""
+    return {
         "command": command.strip(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu_count": os.cpu_count(),
@@ -320,12 +328,14 @@ def main(argv=None):
         "wall_s": round(time.time() - started, 1),
         "model": "Input(batch, steps, features) -> layer(return_sequences=True) -> Dense(1); adam, mse",
     }
-    print_table(records)
+
+
+def print_load(meta, out=sys.stdout):
     print(
         f"\nload average before {meta['load_average_before']}, after {meta['load_average_after']} "
-        f"on {meta['cpu_count']} CPUs; {meta['wall_s']} s"
+        f"on {meta['cpu_count']} CPUs; {meta['wall_s']} s",
+        file=out,
     )
-    write_results(args.output, {"meta": meta, "records": records})
 
 
 def write_results(output, results):

@@ -30,9 +30,7 @@ os.environ["KERAS_BACKEND"] = "jax"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
 import pathlib  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -43,7 +41,8 @@ from bench_bidirectional import (  # noqa: E402
     SIZES,
     TASKS,
     _quartiles,
-    _versions,
+    print_load,
+    run_meta,
     small_model,
     time_interleaved,
     write_results,
@@ -165,23 +164,9 @@ def main(argv=None):
         for cell in args.cell:
             print(f"  {size_name} {cell} ...", file=sys.stderr, flush=True)
             records.append(measure(size_name, cell, args.repeats, args.warmup))
-    meta = {
-        "command": command.strip(),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu_count": os.cpu_count(),
-        "machine": platform.machine(),
-        "versions": _versions(),
-        "repeats": args.repeats,
-        "warmup": args.warmup,
-        "load_average_before": [round(v, 2) for v in load_before],
-        "load_average_after": [round(v, 2) for v in os.getloadavg()],
-        "wall_s": round(time.time() - started, 1),
-    }
+    meta = run_meta(command, args, load_before, started)
     print_table(records)
-    print(
-        f"\nload average before {meta['load_average_before']}, after {meta['load_average_after']} "
-        f"on {meta['cpu_count']} CPUs; {meta['wall_s']} s"
-    )
+    print_load(meta)
     write_results(args.output, {"meta": meta, "records": records})
 
 
