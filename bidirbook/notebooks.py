@@ -157,6 +157,31 @@ def solution_blocks(markdown):
     return [match.group(1) for match in _DETAILS.finditer(markdown)]
 
 
+#: The summary line of the block, in a figure's caption cell, that describes the figure in words.
+FIGURE_DESCRIPTION = "Description of the figure"
+_DESCRIPTION = re.compile(
+    r"<details>\s*<summary>\s*" + re.escape(FIGURE_DESCRIPTION) + r"\s*</summary>(.*?)</details>", re.S
+)
+
+
+def figure_description(markdown):
+    """The text of a caption's `<details><summary>Description of the figure</summary> ... </details>` block.
+
+    A figure's description is written once, in its caption cell, where JupyterLab, Colab and the website all
+    show it (folded); the website also gives it to the image as its alt text (`_ext/figure_descriptions.py`).
+    Returns the text with its whitespace collapsed, or None when the markdown has no such block.
+
+    Example:
+
+    >>> from bidirbook.notebooks import figure_description
+    >>> figure_description("**Figure 1.** Loss. <details><summary>Description of the figure</summary>"
+    ...                    "A line  falling.</details>")
+    'A line falling.'
+    """
+    match = _DESCRIPTION.search(markdown)
+    return None if match is None else re.sub(r"\s+", " ", match.group(1)).strip()
+
+
 def solution_code(markdown):
     """The Python code blocks inside the markdown's solution blocks, in order.
 

@@ -5,8 +5,6 @@ The chapters show it where they explain what goes in and comes out of the layer:
 states (chapter 9). One function draws it; `highlight` picks the part the chapter is about.
 """
 
-from matplotlib.patches import FancyBboxPatch
-
 __all__ = ["HIGHLIGHTS", "draw_bidirectional"]
 
 #: The parts of the schematic `draw_bidirectional` can draw in bold.
@@ -25,6 +23,10 @@ _BOX_W, _BOX_H = 0.5, 0.5
 
 
 def _box(ax, x, y, text, colour, bold=False, fill=None, width=_BOX_W, height=_BOX_H, round_=0.08):
+    # Imported here, as in bidirbook.plot: the website's API page imports this module with only the
+    # `site` extra installed, which has no matplotlib.
+    from matplotlib.patches import FancyBboxPatch
+
     ax.add_patch(
         FancyBboxPatch(
             (x - width / 2, y - height / 2),

@@ -21,7 +21,9 @@ import pytest
 import yaml
 
 from bidirbook.notebooks import (
+    FIGURE_DESCRIPTION,
     error_traceback,
+    figure_description,
     ignores_output,
     machine_paths,
     marked_to_raise,
@@ -162,6 +164,14 @@ def test_third_cell_is_the_setup_cell(chapter, nb):
     assert re.search(r"\bsetup\(\s*seed=", source), "call bidirbook.chapter.setup(seed=...)"
 
 
+def test_install_and_setup_cells_are_folded_on_the_website(nb):
+    # The two cells every chapter opens with are boilerplate: the website folds their code behind a toggle
+    # (myst-nb's hide-input tag), so that a reader meets the chapter's subject first. They still run on
+    # Colab and in JupyterLab, and the setup cell's report (backend, device) still shows.
+    for index in (1, 2):
+        assert "hide-input" in nb.cells[index].metadata.get("tags", []), f"cell {index}: tag it hide-input"
+
+
 def test_colab_asks_for_a_gpu(nb):
     assert nb.metadata.get("accelerator") == "GPU"
     colab = nb.metadata.get("colab")
@@ -242,12 +252,20 @@ def test_figures_have_show_alt_text_and_caption(nb):
         assert cell.source.strip().splitlines()[-1].strip() == "plt.show()", (
             f"cell {index} draws a figure: end it with plt.show()"
         )
-        alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
-        assert len(alt) > 20, f"cell {index}: give the figure alt text (metadata mystnb.image.alt)"
         following = nb.cells[index + 1] if index + 1 < len(nb.cells) else None
         assert following is not None and following.cell_type == "markdown" and (
             following.source.lstrip().startswith("**Figure")
         ), f"cell {index}: follow the figure with a markdown caption starting '**Figure'"
+        # The description is written once, in the caption, where JupyterLab and Colab show it too; the website
+        # makes it the image's alt text (_ext/figure_descriptions.py). Cell metadata would be a second copy.
+        description = figure_description(following.source) or ""
+        assert len(description) > 20, (
+            f"cell {index + 1}: describe the figure in its caption, in a "
+            f"<details><summary>{FIGURE_DESCRIPTION}</summary> ... </details> block"
+        )
+        assert "alt" not in cell.metadata.get("mystnb", {}).get("image", {}), (
+            f"cell {index}: the alt text is the caption's description; remove mystnb.image.alt"
+        )
 
 
 def test_ends_with_exercises_and_hidden_solutions(chapter, nb):
@@ -358,7 +376,10 @@ def test_renders_without_myst_as_jupyterlab_shows_it(chapter, nb, html_exporter)
     # Every solution is drawn inside a <details> element, and nothing of it shows outside one.
     solutions = [block for cell in plain.cells if cell.cell_type == "markdown"
                  for block in solution_blocks(cell.source)]
-    assert body.count("<details>") == len(solutions), "a solution block was not rendered as <details>"
+    descriptions = [cell for cell in plain.cells if cell.cell_type == "markdown" and figure_description(cell.source)]
+    assert body.count("<details>") == len(solutions) + len(descriptions), (
+        "a solution or figure description block was not rendered as <details>"
+    )
     everything = words(text_outside_details(body.replace("<details>", "").replace("</details>", "")))
     outside = words(text_outside_details(body))
     for solution in solutions:

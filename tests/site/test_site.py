@@ -53,6 +53,7 @@ import yaml
 
 import bidirlib
 import bidirlib.layers
+from bidirbook.notebooks import figure_description
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -417,6 +418,14 @@ def notebook_figures(chapter):
                for output in cell.outputs if "image/png" in output.get("data", {}))
 
 
+def figure_descriptions(chapter):
+    """The description in the caption cell after each figure-drawing cell, in the page's order."""
+    nb = nbformat.read(chapter, as_version=4)
+    return [figure_description(following.source) for cell, following in zip(nb.cells, nb.cells[1:])
+            if cell.cell_type == "code" and following.cell_type == "markdown"
+            and any("image/png" in output.get("data", {}) for output in cell.outputs)]
+
+
 def notebook_title(chapter):
     nb = nbformat.read(chapter, as_version=4)
     for line in nb.cells[0].source.splitlines():
@@ -440,15 +449,23 @@ def test_chapter_page_has_colab_button_and_its_figures(site, browser, server, ch
         assert colab.get_attribute("href") == colab_url(chapter)
         assert colab.get_attribute("target") == "_blank"
 
-        # Each figure the notebook draws is on the page, has loaded and has alt text.
+        # One search field on the page: the sidebar's (pydata-sphinx-theme's header adds a second one unless
+        # _config.yml turns it off).
+        fields = page.locator(".search-button-field:visible, .bd-search:visible")
+        assert fields.count() == 1, f"{fields.count()} search fields on the page"
+
+        # Each figure the notebook draws is on the page, has loaded, and has for alt text the description
+        # written in its caption cell (_ext/figure_descriptions.py).
         figures = page.locator("article.bd-article .cell_output img")
         assert figures.count() == notebook_figures(chapter), (
             f"{notebook_figures(chapter)} figures in the notebook, {figures.count()} on the page"
         )
+        descriptions = figure_descriptions(chapter)
         for index in range(figures.count()):
             figure = figures.nth(index)
             alt = (figure.get_attribute("alt") or "").strip()
             assert len(alt) > 20, f"figure {index + 1} has no alt text"
+            assert alt == descriptions[index], f"figure {index + 1}'s alt text is not its caption's description"
             assert figure.evaluate("img => img.complete && img.naturalWidth > 100"), (
                 f"figure {index + 1} did not load"
             )
@@ -624,10 +641,21 @@ READ_ARTICLE = """async () => {
         all.push(walker.currentNode.textContent);
         if (!element.closest('pre, .highlight')) prose.push(walker.currentNode.textContent);
     }
+    // MathJax draws an equation it cannot typeset as its source in red: an mjx-merror element (or, with
+    // some settings, an element carrying data-mjx-error). It is inside an mjx-container all the same.
+    const mathErrors = Array.from(article.querySelectorAll('mjx-merror, [data-mjx-error]'),
+        e => (e.getAttribute('data-mjx-error') || e.textContent).trim().slice(0, 120));
+    // An output box whose text runs past its right edge: the reader sees it cut off (the box scrolls
+    // sideways, with nothing to say so).
+    const cutOutputs = Array.from(article.querySelectorAll('.cell_output pre'))
+        .filter(e => e.getBoundingClientRect().width > 0 && e.scrollWidth > e.clientWidth + 1)
+        .map(e => e.textContent.trim().slice(0, 100));
     return {
         math: math.length,
         typeset: article.querySelectorAll('mjx-container').length,
         untypeset,
+        mathErrors,
+        cutOutputs,
         prose: prose.join(''),
         all: all.join(''),
         errors: Array.from(article.querySelectorAll('.cell_output .output.traceback'),
@@ -705,6 +733,7 @@ def test_math_is_typeset_with_no_network(as_read, path):
             f"{path}: MathJax typeset {seen['typeset']} of {seen['math']} equations"
         )
     assert not seen["untypeset"], f"{path}: equations left as LaTeX: {seen['untypeset'][:5]}"
+    assert not seen["mathErrors"], f"{path}: MathJax shows errors in red instead of equations: {seen['mathErrors']}"
     raw = sorted(set(RAW_LATEX.findall(seen["prose"])))
     assert not raw, f"{path}: raw LaTeX visible in the text: {raw[:10]}"
 
@@ -717,6 +746,23 @@ def test_no_nbval_marker_or_raw_myst_shows(as_read, path):
     assert not markers, f"{path}: nbval markers visible: {markers} (use cell tags)"
     myst = sorted(set(RAW_MYST.findall(seen["prose"])))
     assert not myst, f"{path}: MyST markup shown as text: {myst[:10]}"
+
+
+# Characters a page should never hold in its text: a browser draws them as a box or nothing (an ESC
+# left over from a terminal colour code, say). Tab, newline and carriage return are text.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@needs_browser
+@pytest.mark.parametrize("path", BOOK_PAGES)
+def test_every_output_shows_whole_with_no_control_characters(as_read, path):
+    seen = as_read[path]
+    assert not seen["cutOutputs"], (
+        f"{path}: outputs wider than their box at {DESKTOP['width']} px, cut off at its edge:\n"
+        + "\n".join(seen["cutOutputs"][:10])
+    )
+    found = sorted({f"U+{ord(c):04X}" for c in CONTROL_CHARACTERS.findall(seen["all"])})
+    assert not found, f"{path}: control characters in the page's text: {found}"
 
 
 def error_outputs(notebook):
