@@ -5,11 +5,14 @@ builds a model. Nothing here imports TensorFlow, JAX or PyTorch at module
 import time: each backend is imported only when it is the active one.
 """
 
+import pathlib
 import random
+import subprocess
+import sys
 
 import numpy as np
 
-__all__ = ["setup", "device_report"]
+__all__ = ["setup", "device_report", "repository_checkout", "use_float64"]
 
 
 def _tensorflow_devices():
@@ -160,3 +163,60 @@ def setup(seed=0, verbose=True):
         print(f"Device: {report['device']}")
         print(f"Seed: {seed}")
     return report
+
+
+def repository_checkout(url, marker="scripts/multi_worker.py"):
+    """The folder of the book's repository that a chapter reads scripts and committed results from.
+
+    A chapter opened from a clone runs in its `chapters/` folder: the repository is the nearest folder, from the
+    working directory up, that holds `marker`. Colab opens a notebook on its own, with no repository around it:
+    there the repository at `url` is cloned once into `./bidirectional-book` (the only download a chapter makes,
+    of code and committed results, not of data). Anywhere else a missing repository is an error, not a download.
+
+    Example:
+
+    >>> import pathlib
+    >>> from bidirbook.chapter import repository_checkout
+    >>> (repository_checkout("https://example.invalid/unused") / "scripts" / "multi_worker.py").is_file()
+    True
+    """
+    here = pathlib.Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / marker).is_file():
+            return folder
+    clone = here / url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    if not (clone / marker).is_file():
+        if "google.colab" not in sys.modules:
+            raise FileNotFoundError(
+                f"no {marker} in {here} or the folders above it: run the chapter from its folder in a clone of {url}"
+            )
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", url, str(clone)], check=True)
+    return clone
+
+
+def use_float64():
+    """Makes every Keras layer built from now on compute in 64-bit floats, on any backend.
+
+    A chapter whose printed results come from training calls this before it builds its models when the
+    models are small: in 32-bit floats, processors of different makes round a matrix product differently
+    (TensorFlow picks its kernels by instruction set), and many training steps grow that into the printed
+    digits; in 64-bit floats the difference stays far below them. `keras.config.set_floatx("float64")` is
+    enough on TensorFlow and PyTorch; JAX computes in 32 bits unless its 64-bit mode is switched on too.
+
+    Example:
+
+    >>> import keras
+    >>> from bidirbook.chapter import use_float64
+    >>> before = keras.config.floatx()
+    >>> use_float64()
+    >>> keras.config.floatx()
+    'float64'
+    >>> keras.config.set_floatx(before)
+    """
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    keras.config.set_floatx("float64")

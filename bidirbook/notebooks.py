@@ -13,7 +13,7 @@ The rules, in short:
   (myst-nb and nbconvert draw an error from its traceback alone);
 - no output holds a machine path;
 - a notebook's markdown holds no MyST directive or role (they show as raw text in JupyterLab and Colab);
-- exercise solutions live in HTML `<details>` blocks.
+- exercise solutions live in HTML `<details>` blocks, and so does each figure's description, in its caption.
 """
 
 import html.parser
@@ -21,11 +21,13 @@ import re
 
 __all__ = [
     "IGNORE_OUTPUT_TAG",
+    "FIGURE_DESCRIPTION",
     "RECORDING_ENVIRONMENT",
     "MACHINE_PATH",
     "NBVAL_COMMENT",
     "RAISES_TAGS",
     "error_traceback",
+    "figure_description",
     "ignores_output",
     "machine_paths",
     "marked_to_raise",
