@@ -1,7 +1,7 @@
 """Differential oracles for the adversarial suite: build a configuration three ways (Keras's wrapper, bidirlib's
 wrapper, and two hand-run layers), and take the gradient of the sum of the outputs with the backend's own autodiff.
 
-A configuration is a plain dict (see `tests/library/test_adversarial.py` for the strategy that draws it):
+A configuration is a plain dict (see `tests/library/test_parity_adversarial.py` for the strategy that draws it):
 
     kind             "SimpleRNN", "LSTM", "GRU", "Stacked" (keras.layers.RNN over [SimpleRNNCell, GRUCell]),
                      "Custom" (keras.layers.RNN over the unregistered cell of helpers.cells)

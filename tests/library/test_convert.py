@@ -79,6 +79,9 @@ def _predict(model, x):
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_to_bidirlib_swaps_every_wrapper_and_keeps_the_predictions(name):
+    """Keras defect 15: a model built with Keras's wrapper has no way over (custom_objects={"Bidirectional": ...}
+    silently keeps Keras's class: test_keras_file_saved_with_keras_wrapper_loads_as_bidirlib); to_bidirlib swaps
+    the wrappers, weights kept, and to_keras swaps them back."""
     make, count = MODELS[name]
     model = make()
     x = random_sequences(batch=5)

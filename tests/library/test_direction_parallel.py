@@ -18,10 +18,13 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHECKS = ROOT / "tests" / "helpers" / "direction_parallel_checks.py"
 
-pytestmark = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="runs once, in the TensorFlow backend's test run; the checks start their own JAX process",
-)
+pytestmark = [
+    pytest.mark.integration,  # the checks run in a subprocess
+    pytest.mark.skipif(
+        keras.backend.backend() != "tensorflow",
+        reason="runs once, in the TensorFlow backend's test run; the checks start their own JAX process",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

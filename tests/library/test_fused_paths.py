@@ -10,7 +10,7 @@ import itertools
 import keras
 import numpy as np
 import pytest
-from helpers.parity import ATOL, assert_same_outputs, copy_weights, make_pair, random_sequences, to_numpy
+from helpers.parity import ATOL, assert_same_outputs, copy_weights, make_mask, make_pair, random_sequences, to_numpy
 
 import bidirlib
 from bidirlib.fused import ENVIRONMENT_VARIABLE, FusedCall, choose_fast_path
@@ -195,6 +195,33 @@ def test_fused_path_off_runs_the_separate_path(mode):
     assert wrapper.last_fused_fallback == "fused_path is 'off'"
 
 
+def test_path_taken_is_reported(monkeypatch):
+    """Keras defect 10: the path taken can be found out (last_call_path, and last_fused_fallback says why)."""
+    # CI runs the parity files once more with the environment variable set to "off": the reasons below are the
+    # layer's own, so the variable is cleared here and its own reason checked at the end.
+    monkeypatch.delenv(ENVIRONMENT_VARIABLE, raising=False)
+    wrapper = bidirlib.Bidirectional(keras.layers.LSTM(3))
+    assert wrapper.last_call_path is None
+    wrapper(random_sequences())
+    # Keras's fused kernel on a GPU; on a CPU, bidirlib's fast path where the backend has one.
+    paths = ("separate", "fused_lstm", "torch_lstm", "tf_block_lstm", "stacked_lstm", "direction_parallel")
+    assert wrapper.last_call_path in paths
+    if wrapper.last_call_path == "separate":
+        assert wrapper.last_fused_fallback  # says why
+    wrapper.fused_path = "off"
+    wrapper(random_sequences())
+    assert wrapper.last_call_path == "separate"
+    # Under a direction mesh (CI's JAX run) a reason adds "(also for direction parallelism)".
+    assert wrapper.last_fused_fallback.startswith("fused_path is 'off'")
+    wrapper.fused_path = "auto"
+    wrapper(random_sequences(), mask=make_mask("post"))
+    assert wrapper.last_fused_fallback.startswith("a mask was given")
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "off")
+    wrapper(random_sequences())
+    assert wrapper.last_call_path == "separate"
+    assert wrapper.last_fused_fallback.startswith("the environment variable BIDIRLIB_FUSED_PATH is 'off'")
+
+
 def test_environment_variable_turns_the_fast_path_off(monkeypatch):
     monkeypatch.setenv(ENVIRONMENT_VARIABLE, "stacked")
     wrapper = bidirlib.Bidirectional(make_layer("lstm", return_sequences=True))
@@ -354,6 +381,17 @@ def test_torch_runs_the_stacked_loop_only_while_recording_gradients():
     assert wrapper.last_call_path == "separate"
     assert "without gradients" in wrapper.last_fused_fallback
     np.testing.assert_allclose(recorded[0], inferred[0], atol=ATOL)
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="torch.compile is PyTorch's")
+def test_jit_compiled_model_trains_on_pytorch():
+    """Stress report item 7: a model compiled with jit_compile=True trains on PyTorch (the fused path steps
+    aside for torch.compile and says so)."""
+    model = keras.Sequential([keras.Input((5, 2)), bidirlib.Bidirectional(keras.layers.LSTM(3)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse", jit_compile=True)
+    history = model.fit(random_sequences(batch=8, steps=5, features=2), np.ones((8, 1), "float32"), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert "torch.compile" in model.layers[0].last_fused_fallback
 
 
 def call_in_tf_function(**function_kwargs):

@@ -86,12 +86,3 @@ def test_default_fused_path_keeps_keras_config():
     layer = bidirlib.Bidirectional(keras.layers.LSTM(3))
     assert "fused_path" not in layer.get_config()
     assert set(layer.get_config()) == set(keras.layers.Bidirectional(keras.layers.LSTM(3)).get_config())
-
-
-def test_bad_fused_path_names_the_argument():
-    with pytest.raises(ValueError, match=r"`fused_path` must be one of \('auto', 'stacked', 'off'\). Received: fused_path=True"):
-        bidirlib.Bidirectional(keras.layers.LSTM(3), fused_path=True)
-    layer = bidirlib.Bidirectional(keras.layers.LSTM(3))
-    with pytest.raises(ValueError, match="Received: fused_path='fast'"):
-        layer.fused_path = "fast"
-    assert layer.fused_path == "auto"
