@@ -195,28 +195,32 @@ def repository_checkout(url, marker="scripts/multi_worker.py"):
 
 
 def use_float64():
-    """Makes every Keras layer built from now on compute in 64-bit floats, on any backend.
+    """Makes every Keras layer built from now on compute in 64-bit floats, where the backend allows it.
 
     A chapter whose printed results come from training calls this before it builds its models when the
     models are small: in 32-bit floats, processors of different makes round a matrix product differently
     (TensorFlow picks its kernels by instruction set), and many training steps grow that into the printed
-    digits; in 64-bit floats the difference stays far below them. `keras.config.set_floatx("float64")` is
-    enough on TensorFlow and PyTorch; JAX computes in 32 bits unless its 64-bit mode is switched on too.
+    digits; in 64-bit floats the difference stays far below them. The committed outputs are recorded, and
+    compared, on TensorFlow.
+
+    On TensorFlow and PyTorch this is `keras.config.set_floatx("float64")`. On JAX it changes nothing: JAX
+    computes in 32 bits unless its 64-bit mode is on before it starts, and in that mode Keras 3.15's recurrent
+    layers fail (their loop's state comes back in 32 bits). Nothing compares a chapter's digits on JAX.
+
+    Returns:
+        The float type layers now compute in: "float64", or "float32" on JAX.
 
     Example:
 
     >>> import keras
     >>> from bidirbook.chapter import use_float64
     >>> before = keras.config.floatx()
-    >>> use_float64()
-    >>> keras.config.floatx()
-    'float64'
+    >>> use_float64() == keras.config.floatx()
+    True
     >>> keras.config.set_floatx(before)
     """
     import keras
 
-    if keras.backend.backend() == "jax":
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-    keras.config.set_floatx("float64")
+    if keras.backend.backend() != "jax":
+        keras.config.set_floatx("float64")
+    return keras.config.floatx()

@@ -1,4 +1,18 @@
-"""Shared test set-up: quiet TensorFlow logging before Keras is imported, and a fixed seed per test.
+"""Shared test set-up: the test tiers, hypothesis's profiles, quiet TensorFlow logging before Keras is imported,
+and a fixed seed per test.
+
+Tiers. A test's tier is named for what it costs, and is a pytest marker, so `-m` picks a tier:
+- default (no marker): library and book-helper unit tests; what a bare `pytest` runs (minutes);
+- `notebooks`: strict nbval over every notebook in chapters/ and reference/ (each notebook is one file, so
+  `-n 2 --dist loadfile` runs two kernels at once); `solutions` re-runs each chapter, then its solutions;
+- `site`: the website built with -W and read in headless Chromium;
+- `integration`: worker processes, subprocesses that bring up their own runtime, the benchmark scripts;
+- `colab_stack`: every chapter in a fresh venv with Colab's versions (downloads them; run by hand).
+Notebook items and the site's tests get their marker here, from their path; the others carry it in their file.
+The default tier's deselection is in pyproject.toml's addopts; the README lists each tier's command.
+
+Hypothesis. The `quick` profile (the default) draws few examples, so that the inner loop stays fast; CI sets
+`HYPOTHESIS_PROFILE=ci` for more. A test that sets `max_examples` itself scales it by the profile's factor.
 
 With `BIDIRLIB_TEST_DIRECTION_MESH=1` (JAX only), every test runs under a distribution whose mesh has a
 "direction" axis over two simulated host devices, so every bidirlib call that direction parallelism can take
@@ -16,6 +30,26 @@ if DIRECTION_MESH:
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("quick", max_examples=10)
+settings.register_profile("ci", max_examples=40)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+# Tiers given by where a test lives (see above); every other tier is marked in the test's own file.
+TIER_OF_FOLDER = {os.path.join(TESTS, "site"): "site"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: the markers must be there when it looks
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = str(item.path)
+        if path.endswith(".ipynb"):
+            item.add_marker("notebooks")
+        for folder, tier in TIER_OF_FOLDER.items():
+            if path.startswith(folder + os.sep):
+                item.add_marker(tier)
 
 DIRECTION_PARALLEL_CALLS = []
 

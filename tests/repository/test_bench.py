@@ -15,6 +15,8 @@ import keras
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration  # each test runs a benchmark script in a subprocess
 BACKEND = keras.backend.backend()
 
 

@@ -6,8 +6,11 @@ import subprocess
 import sys
 
 import keras
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration  # each test runs a benchmark script in a subprocess
 
 
 def test_bench_construction_prints_each_variant():

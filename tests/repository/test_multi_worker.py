@@ -20,10 +20,13 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "multi_worker.py"
 
-pytestmark = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="runs once, in the TensorFlow backend's test run; the workers pick their own backends",
-)
+pytestmark = [
+    pytest.mark.integration,  # worker processes: the integration tier
+    pytest.mark.skipif(
+        keras.backend.backend() != "tensorflow",
+        reason="runs once, in the TensorFlow backend's test run; the workers pick their own backends",
+    ),
+]
 
 
 def needs(module):
