@@ -8,7 +8,7 @@ Tiers. A test's tier is named for what it costs, and is a pytest marker, so `-m`
 - `site`: the website built with -W and read in headless Chromium;
 - `integration`: worker processes, subprocesses that bring up their own runtime, the benchmark scripts;
 - `colab_stack`: every chapter in a fresh venv with Colab's versions (downloads them; run by hand).
-Notebook items and the site's tests get their marker here, from their path; the others carry it in their file.
+Notebook items get their marker here; every other test carries its tier's marker in its own file.
 The default tier's deselection is in pyproject.toml's addopts; the README lists each tier's command.
 
 Hypothesis. The `quick` profile (the default) draws few examples, so that the inner loop stays fast; CI sets
@@ -36,20 +36,13 @@ settings.register_profile("quick", max_examples=10)
 settings.register_profile("ci", max_examples=40)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
-TESTS = os.path.dirname(os.path.abspath(__file__))
-# Tiers given by where a test lives (see above); every other tier is marked in the test's own file.
-TIER_OF_FOLDER = {os.path.join(TESTS, "site"): "site"}
 
-
-@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: the markers must be there when it looks
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: the marker must be there when it looks
 def pytest_collection_modifyitems(config, items):
+    # A notebook's cells are nbval's items, with no file of ours to carry a marker: they get theirs here.
     for item in items:
-        path = str(item.path)
-        if path.endswith(".ipynb"):
+        if item.path.suffix == ".ipynb":
             item.add_marker("notebooks")
-        for folder, tier in TIER_OF_FOLDER.items():
-            if path.startswith(folder + os.sep):
-                item.add_marker(tier)
 
 DIRECTION_PARALLEL_CALLS = []
 

@@ -89,6 +89,8 @@ def find_chromium():
     return None
 
 
+pytestmark = pytest.mark.site  # the site tier: pytest -m site
+
 CHROMIUM = find_chromium()
 needs_browser = pytest.mark.skipif(
     CHROMIUM is None,
