@@ -112,3 +112,37 @@ def test_defects_page_shows_each_defect_and_links_the_test_that_pins_it():
     # The book never cites a file its readers cannot see.
     for path in [page, ROOT / "intro.md", *sorted((ROOT / "reference").glob("*.md"))]:
         assert "KERAS_BEHAVIOUR" not in path.read_text(), path
+
+
+def test_repository_checkout_finds_the_clone_it_runs_in_and_clones_only_on_colab(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import types
+
+    from bidirbook.chapter import repository_checkout
+
+    url = "https://github.com/bidirlib/bidirectional-book"
+    # From a chapter's folder in a clone: the folder above that holds the script.
+    monkeypatch.chdir(ROOT / "chapters")
+    assert repository_checkout(url) == ROOT
+
+    # Anywhere else, outside Colab: an error that says where it looked, and no download.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    clones = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **options: clones.append(command))
+    with pytest.raises(FileNotFoundError, match=r"no scripts/multi_worker\.py in .* clone of https://github"):
+        repository_checkout(url)
+    assert not clones
+
+    # On Colab (the notebook opened on its own): one shallow clone into ./bidirectional-book, then reused.
+    def fake_clone(command, **options):
+        clones.append(command)
+        (pathlib.Path(command[-1]) / "scripts").mkdir(parents=True)
+        (pathlib.Path(command[-1]) / "scripts" / "multi_worker.py").write_text("")
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(subprocess, "run", fake_clone)
+    assert repository_checkout(url) == tmp_path / "bidirectional-book"
+    assert repository_checkout(url) == tmp_path / "bidirectional-book"
+    assert clones == [["git", "clone", "--quiet", "--depth", "1", url, str(tmp_path / "bidirectional-book")]]
