@@ -468,7 +468,8 @@ def isolated_results():
     return results
 
 
-@pytest.mark.integration
+# The default tier, though it starts a process: one short child, whose crash on one backend (PyTorch took the
+# process down on a wrong-batch state) must fail the run on every backend's default tier.
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=_marks(c)) for c in CASES if c.crash])
 def test_bad_input_isolated(case, isolated_results):
     record = isolated_results.get(case.id)
