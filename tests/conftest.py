@@ -3,13 +3,16 @@ and a fixed seed per test.
 
 Tiers. A test's tier is named for what it costs, and is a pytest marker, so `-m` picks a tier:
 - default (no marker): library and book-helper unit tests; what a bare `pytest` runs (minutes);
-- `notebooks`: strict nbval over every notebook in chapters/ and reference/ (each notebook is one file, so
-  `-n 2 --dist loadfile` runs two kernels at once); `solutions` re-runs each chapter, then its solutions;
+- `notebooks`: strict nbval over every notebook in chapters/ and reference/ (each notebook is one file, and
+  xdist hands out whole files, so two kernels run at once); `solutions` re-runs each chapter, then its
+  solutions;
 - `site`: the website built with -W and read in headless Chromium;
 - `integration`: worker processes, subprocesses that bring up their own runtime, the benchmark scripts;
 - `colab_stack`: every chapter in a fresh venv with Colab's versions (downloads them; run by hand).
-Notebook items get their marker here; every other test carries its tier's marker in its own file.
-The default tier's deselection is in pyproject.toml's addopts; the README lists each tier's command.
+Every test carries its tier's marker in its own file; nbval's notebook items get theirs from the repository's
+root conftest.py, which pytest loads whatever paths it is given.
+The default tier's deselection is in pyproject.toml's addopts, and so is xdist (`-n auto`, at most 4 workers,
+whole files to a worker); `-n 0` runs in one process. The README lists each tier's command.
 
 Hypothesis. The `quick` profile (the default) draws few examples, so that the inner loop stays fast; CI sets
 `HYPOTHESIS_PROFILE=ci` for more. A test that sets `max_examples` itself scales it by the profile's factor.
@@ -33,16 +36,9 @@ import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 settings.register_profile("quick", max_examples=10)
-settings.register_profile("ci", max_examples=40)
+settings.register_profile("ci", max_examples=25)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
-
-@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: the marker must be there when it looks
-def pytest_collection_modifyitems(config, items):
-    # A notebook's cells are nbval's items, with no file of ours to carry a marker: they get theirs here.
-    for item in items:
-        if item.path.suffix == ".ipynb":
-            item.add_marker("notebooks")
 
 DIRECTION_PARALLEL_CALLS = []
 
@@ -68,6 +64,12 @@ if DIRECTION_MESH:
 def _seed():
     keras.utils.set_random_seed(1234)
     yield
+
+
+def pytest_configure(config):
+    # The count of calls on two devices lives in this process: with xdist's workers it would be theirs.
+    if DIRECTION_MESH and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("BIDIRLIB_TEST_DIRECTION_MESH=1 counts its calls in one process: add -n 0")
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -7,13 +7,15 @@ the chapter defined. A solution states its numbers and claims with `assert`s, so
 holds fails here.
 
 It re-runs every chapter, which takes minutes: it is marked `solutions`, which a plain `pytest` leaves out and
-.ci/run runs. Run it with
+.ci/run runs. It runs on the backend `KERAS_BACKEND` names, TensorFlow if none. Run it with
 
-    pytest -m solutions tests/book/test_solutions.py
+    pytest -m solutions --dist load
 
-or one chapter with `-k 03_merge_mode`.
+(each chapter is a test of one file: `--dist load` hands them out one by one) or one chapter with
+`-k 03_merge_mode`.
 """
 
+import os
 import pathlib
 import re
 import time
@@ -96,8 +98,10 @@ def run_chapter_and_solutions(path, timeout=600):
 
 @pytest.fixture(autouse=True)
 def _recording_environment(monkeypatch):
+    # The environment the chapters are recorded in, but on the backend this run chose, if it chose one: CI runs
+    # the chapters and their solutions on JAX and on PyTorch (the notebooks tier runs them on TensorFlow).
     for key, value in RECORDING_ENVIRONMENT.items():
-        monkeypatch.setenv(key, value)
+        monkeypatch.setenv(key, os.environ.get(key, value) if key == "KERAS_BACKEND" else value)
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.name for p in CHAPTERS])
@@ -122,7 +126,6 @@ def test_solutions_run_after_the_chapter(path):
 
 if __name__ == "__main__":
     # python tests/book/test_solutions.py chapters/03_merge_mode.ipynb: run one chapter's solutions.
-    import os
     import sys
 
     os.environ.update(RECORDING_ENVIRONMENT)

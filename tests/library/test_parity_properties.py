@@ -33,7 +33,7 @@ def configurations(draw):
     }
 
 
-# As many examples as the hypothesis profile draws (tests/conftest.py): 10 by default, 40 in CI.
+# As many examples as the hypothesis profile draws (tests/conftest.py): 10 by default, 25 in CI.
 @settings(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(configurations())
 def test_random_configurations_match_keras(config):
