@@ -153,3 +153,10 @@ def test_readme_first_command_builds_the_site_with_the_site_extra():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["sphinx"]["config"]["keras_backend"] == "jax"
     assert "keras_backend" in config["sphinx"]["local_extensions"]
+
+
+def test_readme_gives_the_published_sites_address_for_the_configured_repository():
+    # GitHub Pages publishes github.com/OWNER/NAME at OWNER.github.io/NAME; the repository lives in _config.yml.
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
+    owner, name = url.split("/")[-2:]
+    assert f"<https://{owner}.github.io/{name}/>" in (ROOT / "README.md").read_text()
