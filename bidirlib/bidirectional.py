@@ -29,7 +29,8 @@ class Bidirectional(keras.layers.Layer):
     - A `backward_layer` you pass is copied, never changed; its weights are kept if it was built.
     - `initial_state`, `mask` and `training` go only to sub-layers whose `call` takes them.
     - With `return_sequences=True`, masked steps give zero outputs on every backend (JAX `unroll=True` too),
-      and the mask is passed on to the next layer.
+      and the mask is passed on to the next layer. An RNN with `unroll=True` runs its rolled loop under a mask:
+      Keras's unrolled loops give other numbers there (and crash on PyTorch when reading backwards).
     - `stateful=True` with `return_state=True` and a mask works.
     - `reset_states(states)` sets the states; `last_call_path` tells whether a fused kernel ran.
 
@@ -293,24 +294,19 @@ class Bidirectional(keras.layers.Layer):
         return assemble(y, y_reversed, states, self.merge_mode, self.return_state)
 
     def _run_direction(self, layer, sequences, kwargs):
-        """Call one direction's layer; an unrolled RNN that reads backwards under a mask reads forwards instead.
+        """Call one direction's layer; an unrolled RNN under a mask runs its rolled loop instead.
 
-        Keras's unrolled loops mishandle `go_backwards` with a mask: on PyTorch they crash (a tuple is flipped),
-        on TensorFlow they zero the outputs by the unreversed mask. Reading the reversed sequence (and mask)
-        forwards is the same computation as the rolled loop's, so that is what runs, on our own copy of the layer.
+        Keras's unrolled loops disagree with its rolled ones under a mask: with `go_backwards` they crash on
+        PyTorch (a tuple is flipped) and zero the outputs by the unreversed mask on TensorFlow; on JAX a row with
+        no unmasked step ends on a zero output where the rolled loop ends on the first initial state. The rolled
+        loop is the one the API page describes, so it runs (on our own copy of the layer, put back afterwards).
         """
-        if (
-            getattr(layer, "go_backwards", False)
-            and getattr(layer, "unroll", False)
-            and kwargs.get("mask") is not None
-            and isinstance(layer, keras.layers.RNN)
-        ):
-            kwargs = {**kwargs, "mask": ops.flip(kwargs["mask"], axis=1)}
-            layer.go_backwards = False
+        if getattr(layer, "unroll", False) and kwargs.get("mask") is not None and isinstance(layer, keras.layers.RNN):
+            layer.unroll = False
             try:
-                return layer(ops.flip(sequences, axis=1), **kwargs)
+                return layer(sequences, **kwargs)
             finally:
-                layer.go_backwards = True
+                layer.unroll = True
         return layer(sequences, **kwargs)
 
     # ------------------------------------------------------------------ masks and states

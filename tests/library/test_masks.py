@@ -39,10 +39,11 @@ def sequences_for(mask, features=2, seed=0):
     return np.random.default_rng(seed).normal(size=(batch, steps, features)).astype("float32")
 
 
-def pair(cls, kind, *, swapped, unroll=False, merge_mode=None, units=2, return_state=False, **kwargs):
+def pair(cls, kind, *, swapped, unroll=False, merge_mode=None, units=2, return_state=False, return_sequences=True,
+         **kwargs):
     """A wrapper of two `kind` layers. Swapped: the `layer` reads backwards and the `backward_layer` forwards
     (allowed: the API page only asks that they differ in go_backwards)."""
-    common = dict(return_sequences=True, return_state=return_state, unroll=unroll, dtype=kwargs.get("dtype"))
+    common = dict(return_sequences=return_sequences, return_state=return_state, unroll=unroll, dtype=kwargs.get("dtype"))
     if not swapped:
         return cls(kind(units, **common), merge_mode=merge_mode, **kwargs)
     return cls(kind(units, go_backwards=True, name="reader_back", **common),
@@ -75,6 +76,26 @@ def test_unrolled_loop_agrees_with_the_rolled_one_under_a_mask(kind, swapped, ma
     rolled(x, mask=mask)
     copy_weights(unrolled, rolled)
     adv.compare(FLOAT32, unrolled, rolled, x, mask, None, label="bidirlib's rolled loop")
+
+
+@pytest.mark.parametrize("swapped", [False, True], ids=["plain", "swapped"])
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_unrolled_last_output_of_a_fully_masked_row_is_the_rolled_loops(kind, swapped):
+    """A row with no unmasked step, given initial states, without return_sequences: its last output is the rolled
+    loop's on every backend. Keras's unrolled JAX loop starts from a zero output where its rolled loop starts from
+    the first initial state (CI's adversarial draw, seed 117, found this)."""
+    mask = np.array([[False, False, False], [True, True, False], [True, True, True]])
+    x = sequences_for(mask)
+    units = 2
+    n_states = 2 if kind == "LSTM" else 1
+    states = [np.random.default_rng(index).normal(size=(3, units)).astype("float32") for index in range(2 * n_states)]
+    options = dict(swapped=swapped, return_state=True, return_sequences=False, units=units)
+    unrolled = pair(Bidirectional, KINDS[kind], unroll=True, **options)
+    rolled = pair(Bidirectional, KINDS[kind], **options)
+    unrolled(x, mask=mask, initial_state=states)
+    rolled(x, mask=mask, initial_state=states)
+    copy_weights(unrolled, rolled)
+    adv.compare(FLOAT32, unrolled, rolled, x, mask, states, label="bidirlib's rolled loop")
 
 
 @pytest.mark.parametrize("fused_path", ["auto", "off"])
