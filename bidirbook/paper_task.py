@@ -9,9 +9,10 @@ the window's width, so that it has unit variance; inputs beyond either end of th
 
 Because the inputs are independent and the target is linear in them, the best possible prediction from a given
 part of the window is known exactly: the scaled sum of the inputs that the predictor can see. `lowest_mse` gives
-the mean squared error of such a predictor, for any model that reads only part of the window (a forward network
-whose output is delayed, a backward network) or that averages two of them (MERGE). These are floors: a trained
-network can only come close to them.
+the expected mean squared error of such a predictor, for any model that reads only part of the window (a forward
+network whose output is delayed, a backward network) or that averages two of them (MERGE), and `best_prediction`
+the predictor itself. The expected error is not a bound on one test set: on a finite sample the best predictor's
+error scatters around it, and a trained network's error can land a little below it by chance.
 """
 
 import math
@@ -19,7 +20,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["window_sum_task", "delay_inputs", "lowest_mse"]
+__all__ = ["window_sum_task", "delay_inputs", "lowest_mse", "best_prediction", "next_step_task"]
 
 
 def _check_int(name, value, minimum):
@@ -107,3 +108,73 @@ def lowest_mse(n_steps, past, future, coefficient):
             if 0 <= t + k < n_steps:
                 total += (1.0 - coefficient(k)) ** 2
     return total / (n_steps * width)
+
+
+def best_prediction(x, past, future, coefficient):
+    """The predictor of `lowest_mse` applied to inputs `x`, `(sequences, steps, 1)`: its prediction at each frame.
+
+    At frame `t` it adds up `coefficient(k) * x[t + k] / sqrt(width)` over the window's offsets `k` whose input
+    exists. Its mean squared error against `window_sum_task`'s targets is, in expectation, `lowest_mse`; on a
+    finite set of sequences it comes out a little above or below that.
+
+    Args:
+        x: Array `(sequences, steps, 1)`, the inputs of `window_sum_task`.
+        past, future: the window, as in `window_sum_task`.
+        coefficient: Callable from an offset `k` to a float.
+
+    Returns:
+        A float64 array of the shape of `x`.
+
+    Example:
+
+    >>> x, y = window_sum_task(3, 8, past=2, future=1, seed=0)
+    >>> bool(np.allclose(best_prediction(x, 2, 1, lambda k: 1.0), y, atol=1e-6))  # sees everything: the target
+    True
+    """
+    x = np.asarray(x, dtype="float64")
+    if x.ndim != 3 or x.shape[-1] != 1:
+        raise ValueError(f"`x` must have shape (sequences, steps, 1). Received: {x.shape}")
+    past = _check_int("past", past, 0)
+    future = _check_int("future", future, 0)
+    steps = x.shape[1]
+    padded = np.pad(x[..., 0], ((0, 0), (past, future)))
+    total = sum(float(coefficient(k)) * padded[:, past + k : past + k + steps] for k in range(-past, future + 1))
+    return (total / math.sqrt(past + 1 + future))[..., None]
+
+
+def next_step_task(n_sequences, n_steps, phi, seed=0):
+    """Windows of a first-order autoregressive series, with the next value as the target at each frame.
+
+    The series is `x[t] = phi * x[t - 1] + e[t]`, with Gaussian `e[t]` scaled so that `x` has unit variance,
+    started from its stationary distribution. The input is `x[0], ..., x[n_steps - 1]` and the target at frame `t`
+    is `x[t + 1]`: every target but the last is also an input, one frame later. The best forecast of `x[t + 1]`
+    from `x[t]` and before is `phi * x[t]`, with expected squared error `1 - phi**2`.
+
+    Args:
+        n_sequences: Integer >= 1, the number of windows.
+        n_steps: Integer >= 1, the number of frames per window.
+        phi: Float in (-1, 1), the autoregression's coefficient.
+        seed: Integer >= 0, the seed of the `np.random.default_rng` generator.
+
+    Returns:
+        A tuple `(x, y)` of float32 arrays of shape `(n_sequences, n_steps, 1)`, with `y[:, t] == x[:, t + 1]`.
+
+    Example:
+
+    >>> x, y = next_step_task(2, 5, phi=0.8, seed=0)
+    >>> bool(np.array_equal(y[:, :-1], x[:, 1:]))
+    True
+    """
+    n_sequences = _check_int("n_sequences", n_sequences, 1)
+    n_steps = _check_int("n_steps", n_steps, 1)
+    seed = _check_int("seed", seed, 0)
+    if isinstance(phi, bool) or not isinstance(phi, numbers.Real) or not -1 < phi < 1:
+        raise ValueError(f"`phi` must be a number between -1 and 1, both excluded. Received: phi={phi!r}")
+    rng = np.random.default_rng(seed)
+    series = np.empty((n_sequences, n_steps + 1))
+    series[:, 0] = rng.standard_normal(n_sequences)
+    noise = rng.standard_normal((n_sequences, n_steps)) * math.sqrt(1 - phi**2)
+    for t in range(n_steps):
+        series[:, t + 1] = phi * series[:, t] + noise[:, t]
+    series = series.astype("float32")[..., None]
+    return series[:, :-1], series[:, 1:]
