@@ -9,6 +9,11 @@ order of the batches is shuffled every epoch.
 The rounding keeps the number of different batch shapes small. TensorFlow's training step copes with any number
 (Keras traces it with `reduce_retracing=True`), but JAX compiles the step again for every new shape, and a
 compilation costs far more than a batch.
+
+On TensorFlow, Keras builds the input pipeline of a `PyDataset` from the shapes of its first two batches: a
+dimension on which those two agree is fixed for every later batch, and a later batch of another width then fails
+("yielded an element of shape (64, 16) where an element of shape (None, 24) was expected"). So the first order of
+the batches is a shuffle in which the first two batches differ in width, where the data have two widths at all.
 """
 
 import numbers
@@ -59,15 +64,31 @@ class LengthBatches(keras.utils.PyDataset):
         by_length = np.argsort(self.lengths, kind="stable")
         self.batches = [by_length[i : i + int(batch_size)] for i in range(0, len(by_length), int(batch_size))]
         self._rng = np.random.default_rng(seed)
-        self.order = self._rng.permutation(len(self.batches))
+        self.order = self._first_two_differ(self._rng.permutation(len(self.batches)))
+
+    def _width(self, batch):
+        longest = max(int(self.lengths[self.batches[batch]].max()), 1)
+        return min(-(-longest // self.width_multiple) * self.width_multiple, self.x.shape[1])
+
+    def _first_two_differ(self, order):
+        """`order` with its second batch swapped for the first later one of another width than the first, if needed.
+
+        Keras (TensorFlow backend) takes the input's shape from the first two batches it sees; if they have the
+        same width, it fixes that width and later batches fail. Other positions are left as shuffled.
+        """
+        if len(order) > 2 and self._width(order[0]) == self._width(order[1]):
+            other = [i for i in range(2, len(order)) if self._width(order[i]) != self._width(order[0])]
+            if other:
+                order = order.copy()
+                order[1], order[other[0]] = order[other[0]], order[1]
+        return order
 
     def __len__(self):
         return len(self.batches)
 
     def __getitem__(self, index):
         rows = self.batches[self.order[index]]
-        longest = max(int(self.lengths[rows].max()), 1)
-        width = min(-(-longest // self.width_multiple) * self.width_multiple, self.x.shape[1])
+        width = self._width(self.order[index])
         x = self.x[rows, :width]
         return x, self.y[rows, :width], (x != 0).astype("float32")
 

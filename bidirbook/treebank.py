@@ -19,6 +19,9 @@ import pathlib
 __all__ = [
     "DISTRIBUTION",
     "SECTIONS",
+    "GOOGLE_UNIVERSAL_TAGS",
+    "TAGS",
+    "UD_UPOS_TAGS",
     "SPLITS",
     "Sentence",
     "treebank_path",
@@ -35,7 +38,19 @@ SECTIONS = ("web", "wiki")
 #: The authors' splits.
 SPLITS = ("train", "dev", "test")
 
-#: One sentence, with its id, its text, and for each token its form and its universal part-of-speech tag.
+#: Google's universal part-of-speech tags (Petrov, Das and McDonald, 2012, "A Universal Part-of-Speech Tagset"),
+#: with punctuation written `PUNCT` where the paper writes `.`.
+GOOGLE_UNIVERSAL_TAGS = ("ADJ", "ADP", "ADV", "CONJ", "DET", "NOUN", "NUM", "PRON", "PRT", "PUNCT", "VERB", "X")
+#: The 14 coarse tags of the treebank (the fourth CoNLL-U field): `GOOGLE_UNIVERSAL_TAGS` and two more, `AFFIX` and
+#: `ONOM` (onomatopoeia), both rare.
+TAGS = tuple(sorted(GOOGLE_UNIVERSAL_TAGS + ("AFFIX", "ONOM")))
+#: The 17 UPOS tags of Universal Dependencies, which the treebank does *not* use, although its files are CoNLL-U:
+#: `CONJ`, `PRT`, `AFFIX` and `ONOM` are not among them, and `AUX`, `CCONJ`, `INTJ`, `PART`, `PROPN`, `SCONJ` and
+#: `SYM` do not occur in the treebank.
+UD_UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
+                "SCONJ", "SYM", "VERB", "X")
+
+#: One sentence, with its id, its text, and for each token its form and its coarse part-of-speech tag (`TAGS`).
 Sentence = collections.namedtuple("Sentence", ["sent_id", "text", "forms", "tags"])
 
 
@@ -72,7 +87,7 @@ def treebank_path(section):
 
 
 def parse_conllu(text):
-    """Parses CoNLL-U text into a list of `Sentence` objects, keeping each token's form and universal tag.
+    """Parses CoNLL-U text into a list of `Sentence` objects, keeping each token's form and its tag (4th field).
 
     Multiword-token lines (ids such as `3-4`) and empty nodes (ids such as `5.1`) are skipped, as UD's
     part-of-speech evaluations do; the treebank has neither.

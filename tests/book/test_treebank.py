@@ -7,7 +7,6 @@ import pytest
 
 from bidirbook import treebank
 
-UNIVERSAL_TAGS = {"ADJ", "ADP", "ADV", "AFFIX", "CONJ", "DET", "NOUN", "NUM", "ONOM", "PRON", "PRT", "PUNCT", "VERB", "X"}
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +28,20 @@ def test_counts_as_in_the_source(sections, section, sentences, tokens):
     assert sum(len(s.forms) for s in sections[section]) == tokens
 
 
-def test_fourteen_universal_tags(sections):
+def test_tags_are_google_universal_tags_and_two_more_not_ud_upos(sections):
     tags = collections.Counter(tag for sentences in sections.values() for s in sentences for tag in s.tags)
-    assert set(tags) == UNIVERSAL_TAGS
+    assert set(tags) == set(treebank.TAGS)
+    assert len(treebank.TAGS) == 14 and list(treebank.TAGS) == sorted(treebank.TAGS)
+    # Petrov, Das and McDonald's twelve, punctuation written PUNCT, and AFFIX and ONOM.
+    assert set(treebank.GOOGLE_UNIVERSAL_TAGS) == {
+        "NOUN", "VERB", "ADJ", "ADV", "PRON", "DET", "ADP", "NUM", "CONJ", "PRT", "X", "PUNCT"
+    }
+    assert set(tags) - set(treebank.GOOGLE_UNIVERSAL_TAGS) == {"AFFIX", "ONOM"}
+    assert tags["AFFIX"] == 3 and tags["ONOM"] == 13
+    # Not Universal Dependencies' UPOS set.
+    assert len(treebank.UD_UPOS_TAGS) == 17
+    assert set(tags) - set(treebank.UD_UPOS_TAGS) == {"AFFIX", "CONJ", "ONOM", "PRT"}
+    assert set(treebank.UD_UPOS_TAGS) - set(tags) == {"AUX", "CCONJ", "INTJ", "PART", "PROPN", "SCONJ", "SYM"}
     assert tags.most_common(1)[0][0] == "NOUN"
 
 
@@ -53,6 +63,10 @@ def test_first_sentences_read_as_in_the_file(sections):
     assert first.sent_id == "tr-forum:00000222:S023"
     assert first.forms == ("Burda", "da", "öylemi", "yoksa", "kiloyla", "mı", "?")
     assert first.tags == ("PRON", "PRT", "VERB", "CONJ", "VERB", "PRT", "PUNCT")
+    # Chapter 12's example: the predicate "kiloyla" is followed by the question particle and the question mark.
+    at = first.forms.index("kiloyla")
+    assert first.forms[at + 1:] == ("mı", "?") and first.tags[at + 1:] == ("PRT", "PUNCT")
+    assert treebank.split_of(0) == "train"
     # Inflectional groups: one written word, several tokens with tags of their own.
     second = sections["web"][1]
     assert second.forms[:4] == ("Açık", "la", "nma", "yan")
@@ -115,3 +129,10 @@ def test_lowercase_keeps_turkish_i_apart():
     assert treebank.lowercase("İSTANBUL") == "istanbul"
     assert treebank.lowercase("IĞDIR") == "ığdır"
     assert treebank.lowercase("kitap") == "kitap"
+
+
+def test_dev_and_test_of_the_web_section_and_the_longest_sentence():
+    # Chapter 12 pads to the web section's longest sentence, dev and test included.
+    parts = {split: treebank.load_sentences("web", split=split) for split in treebank.SPLITS}
+    assert {split: len(p) for split, p in parts.items()} == {"train": 2033, "dev": 254, "test": 254}
+    assert max(len(s.forms) for p in parts.values() for s in p) == 34
