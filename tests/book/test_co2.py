@@ -95,8 +95,107 @@ def test_windows_hide_the_stretch_and_keep_the_truth(record):
         seen = inputs[row, :, 1].astype(bool)
         assert not (seen & ~known).any()  # a missing week is never marked seen
         np.testing.assert_allclose(weights[row], np.isin(np.arange(48), np.arange(48)[inside]) & known)
-        np.testing.assert_allclose(levels[row], window[seen].mean())
+        before = seen & (np.arange(48) < start - first)
+        np.testing.assert_allclose(levels[row], window[before].mean())  # the level: seen weeks before the stretch
         np.testing.assert_allclose(targets[row, known, 0] * 2.0 + levels[row], window[known], rtol=1e-6)
+
+
+def _change_after_each_stretch(values, centres, hidden, width, seed=0):
+    """For each window, the series with every week after its stretch (to the window's end) changed."""
+    rng = np.random.default_rng(seed)
+    for centre, (start, length) in zip(centres, hidden):
+        changed = values.copy()
+        end = centre - width // 2 + width
+        changed[start + length : end] += 5 + rng.normal(size=end - start - length)
+        yield changed
+
+
+def test_the_forward_filler_sees_nothing_after_the_gap(record):
+    # A forward filler's inputs up to the end of the stretch, its targets and its level are the same whatever
+    # the weeks after the stretch hold; and so are a forward GRU's outputs there, which a bidirectional one's
+    # are not.
+    import keras
+
+    from bidirlib import Bidirectional
+
+    _, values = record
+    width = 48
+    centres, hidden = co2.tile_hidden(np.random.default_rng(1), values, [1, 4, 18], 1400, len(values), width, 8)
+    inputs, targets, weights, levels = co2.make_windows(values, centres, width, hidden, scale=2.0)
+    changed_inputs = np.zeros_like(inputs)
+    up_to_end = np.zeros(inputs.shape[:2], bool)
+    for row, (changed, centre, stretch) in enumerate(
+        zip(_change_after_each_stretch(values, centres, hidden, width), centres, hidden)
+    ):
+        start, length = stretch
+        x, y, w, level = co2.make_windows(changed, [centre], width, [stretch], scale=2.0)
+        end = start + length - (centre - width // 2)
+        assert not np.array_equal(x[0, end:], inputs[row, end:])  # the weeks after did change
+        np.testing.assert_array_equal(x[0, :end], inputs[row, :end])
+        np.testing.assert_array_equal(y[0, :end], targets[row, :end])
+        np.testing.assert_array_equal(w[0], weights[row])
+        assert level[0] == levels[row]
+        changed_inputs[row] = x[0]
+        up_to_end[row, :end] = True
+    hidden_weeks = weights > 0
+    keras.utils.set_random_seed(0)
+    forward = keras.Sequential([keras.Input((width, 2)), keras.layers.GRU(5, return_sequences=True), keras.layers.Dense(1)])
+    bidirectional = keras.Sequential(
+        [keras.Input((width, 2)), Bidirectional(keras.layers.GRU(5, return_sequences=True)), keras.layers.Dense(1)]
+    )
+    fills = keras.ops.convert_to_numpy(forward(inputs))[..., 0]
+    changed_fills = keras.ops.convert_to_numpy(forward(changed_inputs))[..., 0]
+    np.testing.assert_allclose(fills[up_to_end], changed_fills[up_to_end], rtol=0, atol=1e-6)
+    two_way = keras.ops.convert_to_numpy(bidirectional(inputs))[..., 0]
+    two_way_changed = keras.ops.convert_to_numpy(bidirectional(changed_inputs))[..., 0]
+    assert np.abs(two_way - two_way_changed)[hidden_weeks].mean() > 1e-2  # the backward direction reads them
+
+
+def test_test_stretches_share_no_week(record):
+    _, values = record
+    lengths = [1, 2, 3, 4, 5, 8, 18]
+    centres, hidden = co2.tile_hidden(np.random.default_rng(1), values, lengths, 1397, len(values), 48, 8)
+    weeks = np.concatenate([np.arange(start, start + length) for start, length in hidden])
+    assert len(np.unique(weeks)) == len(weeks)
+    for (start, length), (following, _) in zip(hidden, hidden[1:]):
+        assert following - (start + length) >= 8
+    for centre, (start, length) in zip(centres, hidden):
+        first = centre - 24
+        assert 1397 <= first and first + 48 <= len(values)
+        assert start - first >= 15 and first + 48 - (start + length) >= 15  # centred: context on both sides
+        assert not np.isnan(values[start : start + length]).all()
+    counts = np.unique([length for _, length in hidden], return_counts=True)[1]
+    assert set(np.unique([length for _, length in hidden])) == set(lengths) and counts.max() - counts.min() <= 1
+    with pytest.raises(ValueError, match="cannot hold"):
+        co2.tile_hidden(np.random.default_rng(1), values, [18], 0, 500, 18, 8)
+
+
+def test_training_stretches_have_seen_weeks_on_both_sides(record):
+    _, values = record
+    centres, hidden = co2.sample_hidden(np.random.default_rng(0), values, [18], 0, 400, 200, 48, 8)
+    for centre, (start, length) in zip(centres, hidden):
+        first = centre - 24
+        assert not np.isnan(values[first:start]).all() and not np.isnan(values[start + length : first + 48]).all()
+
+
+def test_kalman_filter_reads_one_side_and_the_smoother_both():
+    rng = np.random.default_rng(0)
+    level = np.cumsum(rng.normal(scale=0.15, size=2000))
+    series = level + rng.normal(scale=0.3, size=2000)
+    params = co2.fit_local_level(series)
+    np.testing.assert_allclose(params, [0.09, 0.0225], rtol=0.3)  # the variances that made the series
+    hidden = series.copy()
+    holes = np.concatenate([np.arange(start, start + 10) for start in range(100, 2000, 100)])
+    hidden[holes] = np.nan
+    changed = hidden.copy()
+    changed[210:] += 3  # every week after the hole at weeks 200-209
+    filtered, changed_filtered = (co2.kalman_fill(s, params, two_pass=False) for s in (hidden, changed))
+    np.testing.assert_array_equal(filtered[:210], changed_filtered[:210])  # the filter: left to right
+    np.testing.assert_allclose(filtered[200:210], filtered[199])  # across a hole, the last estimate carried
+    smoothed, changed_smoothed = (co2.kalman_fill(s, params) for s in (hidden, changed))
+    assert (changed_smoothed[200:210] - smoothed[200:210] > 0.1).all()  # the smoother reads the weeks after
+    # Over 19 holes, two passes are closer to the true level than one.
+    assert np.abs(smoothed[holes] - level[holes]).mean() < 0.8 * np.abs(filtered[holes] - level[holes]).mean()
 
 
 def test_a_window_that_does_not_fit_is_refused(record):
@@ -105,3 +204,5 @@ def test_a_window_that_does_not_fit_is_refused(record):
         co2.make_windows(values, [10], 48, [(12, 2)], scale=1.0)
     with pytest.raises(ValueError, match="not inside the window"):
         co2.make_windows(values, [100], 48, [(200, 2)], scale=1.0)
+    with pytest.raises(ValueError, match="no seen week before"):
+        co2.make_windows(values, [100], 48, [(76, 2)], scale=1.0)
