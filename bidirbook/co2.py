@@ -288,7 +288,7 @@ def fit_local_level(series):
     """Fits a local-level model to `series` by maximum likelihood; returns its two variances.
 
     The model, a structural time series (`statsmodels.tsa.statespace.structural.UnobservedComponents` with
-    `level="llevel"`): each week's value is a level plus white noise, and the level moves by a random walk,
+    `level="llevel"`): each week's value is a level plus white noise, and the level moves by a random walk::
 
         value[t] = level[t] + noise[t],    level[t + 1] = level[t] + step[t],
 
