@@ -38,7 +38,7 @@ __all__ = [
 
 #: The package on the registry that ships the file.
 DISTRIBUTION = "statsmodels"
-#: Weeks in a year, for the seasonal cycle (52.18 on average: the cycle is read by day of the year).
+#: Weeks in a year, for the seasonal cycle, 52.18 on average (the cycle is read by day of the year).
 WEEKS_PER_YEAR = 365.25 / 7
 
 

@@ -41,10 +41,10 @@ SPLITS = ("train", "dev", "test")
 #: Google's universal part-of-speech tags (Petrov, Das and McDonald, 2012, "A Universal Part-of-Speech Tagset"),
 #: with punctuation written `PUNCT` where the paper writes `.`.
 GOOGLE_UNIVERSAL_TAGS = ("ADJ", "ADP", "ADV", "CONJ", "DET", "NOUN", "NUM", "PRON", "PRT", "PUNCT", "VERB", "X")
-#: The 14 coarse tags of the treebank (the fourth CoNLL-U field): `GOOGLE_UNIVERSAL_TAGS` and two more, `AFFIX` and
-#: `ONOM` (onomatopoeia), both rare.
+#: The 14 coarse tags of the treebank, in the fourth CoNLL-U field. They are `GOOGLE_UNIVERSAL_TAGS` and two
+#: more, `AFFIX` and `ONOM` (onomatopoeia), both rare.
 TAGS = tuple(sorted(GOOGLE_UNIVERSAL_TAGS + ("AFFIX", "ONOM")))
-#: The 17 UPOS tags of Universal Dependencies, which the treebank does *not* use, although its files are CoNLL-U:
+#: The 17 UPOS tags of Universal Dependencies, which the treebank does *not* use, although its files are CoNLL-U.
 #: `CONJ`, `PRT`, `AFFIX` and `ONOM` are not among them, and `AUX`, `CCONJ`, `INTJ`, `PART`, `PROPN`, `SCONJ` and
 #: `SYM` do not occur in the treebank.
 UD_UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
