@@ -216,9 +216,12 @@ def tile_hidden(rng, values, lengths, low, high, width, spacing):
     lengths = [int(length) for length in lengths]
     if width <= max(lengths):
         raise ValueError(f"a window of {width} weeks cannot hold a stretch of {max(lengths)} weeks")
+    if min(lengths) < 1 or spacing < 0:
+        raise ValueError(f"stretch lengths must be at least 1 and `spacing` at least 0. Received: {lengths}, {spacing}")
     centres, hidden, order = [], [], []
     position = low
-    while True:
+    # Bounded: each pass moves `position` on by at least one week (a length of 1 or more).
+    for _ in range(max(high - low, 0) + 1):
         if not order:
             order = list(rng.permutation(lengths))
         length = int(order[0])
