@@ -8,8 +8,13 @@ reads for the image's alt text (`mystnb.image.alt` of the cell that draws the fi
 """
 
 import json
+import pathlib
+import sys
 
-from bidirbook.notebooks import figure_description
+# notebook_rules.py sits at the repository's root, beside this folder, in no installed package.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from notebook_rules import figure_description  # noqa: E402
 
 
 def _has_image(cell):

@@ -17,10 +17,11 @@ import sys
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
-#: How each command starts: it installs this checkout with one extra, then runs one tool.
+#: How each command starts: it installs this checkout's two distributions, bidirlib (the root, with one extra)
+#: and the book's helpers, bidirbook (`book/`; with its `chapters` extra for the tests), then runs one tool.
 PATTERNS = {
-    "site": re.compile(r'^pip install -e "\.\[site\]" && jupyter-book build .*$'),
-    "test": re.compile(r'^pip install -e "\.\[test\]" && pytest\b.*$'),
+    "site": re.compile(r'^pip install -e "\.\[site\]" -e "\./book" && jupyter-book build .*$'),
+    "test": re.compile(r'^pip install -e "\.\[test\]" -e "\./book\[chapters\]" && pytest\b.*$'),
 }
 
 

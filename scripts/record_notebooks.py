@@ -26,7 +26,7 @@ A notebook that fails is not written back. An error output is written back
 with a one-line traceback, `ExceptionType: message` (the full one lists
 library files by their paths), so the website, which draws an error from its
 traceback, shows what went wrong; nbval compares the error's name and message
-and not its traceback. The rules live in `bidirbook.notebooks`, which the
+and not its traceback. The rules live in `notebook_rules.py` (the repository's root), which the
 chapter tests share.
 """
 
@@ -41,9 +41,9 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # this checkout's bidirbook, whichever one is installed
+sys.path.insert(0, str(ROOT))  # notebook_rules.py, at the repository's root
 
-from bidirbook.notebooks import (  # noqa: E402
+from notebook_rules import (  # noqa: E402
     RECORDING_ENVIRONMENT,
     error_traceback,
     machine_paths,

@@ -146,3 +146,14 @@ def test_repository_checkout_finds_the_clone_it_runs_in_and_clones_only_on_colab
     assert repository_checkout(url) == tmp_path / "bidirectional-book"
     assert repository_checkout(url) == tmp_path / "bidirectional-book"
     assert clones == [["git", "clone", "--quiet", "--depth", "1", url, str(tmp_path / "bidirectional-book")]]
+
+
+def test_the_package_docstring_names_every_module_and_its_chapters():
+    # A reader of a chapter finds the helper it imports from bidirbook's own docstring.
+    import pkgutil
+
+    import bidirbook
+
+    modules = {info.name for info in pkgutil.iter_modules(bidirbook.__path__)}
+    listed = set(re.findall(r"^- `bidirbook\.(\w+)`: [^[]*\[[^\]]+\]", bidirbook.__doc__, re.M))
+    assert listed == modules, f"not listed: {sorted(modules - listed)}; not modules: {sorted(listed - modules)}"

@@ -7,7 +7,7 @@ request for Colab, outputs recorded top to bottom, figures with captions and
 alt text, exercises with hidden solutions, one markup that the website,
 JupyterLab and Colab all render, and a place in the table of contents.
 
-The rules shared with scripts/record_notebooks.py live in bidirbook.notebooks.
+The rules shared with scripts/record_notebooks.py live in notebook_rules.py, at the repository's root.
 """
 
 import ast
@@ -20,7 +20,7 @@ import nbformat
 import pytest
 import yaml
 
-from bidirbook.notebooks import (
+from notebook_rules import (
     FIGURE_DESCRIPTION,
     error_traceback,
     figure_description,
@@ -44,11 +44,12 @@ CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 REPOSITORY_URL = CONFIG["repository"]["url"].rstrip("/")
 
-# Data packages a chapter may install on Colab beside bidirlib: those the book extra pins with `==` (the
-# real-data chapters read files that these exact wheels ship).
+# Data packages a chapter may install on Colab beside bidirlib and bidirbook: those bidirbook's `chapters` extra
+# pins with `==` (the real-data chapters read files that these exact wheels ship).
 BOOK_DATA_PACKAGES = {
     requirement.split(";")[0].strip()
-    for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["book"]
+    for requirement in tomllib.loads((ROOT / "book" / "pyproject.toml").read_text())
+    ["project"]["optional-dependencies"]["chapters"]
     if "==" in requirement
 }
 # Packages Colab already has; reinstalling them there breaks its runtime.
@@ -103,23 +104,20 @@ def test_second_cell_installs_bidirlib_only_on_colab(nb):
     requirements = [w for w in words[2:] if not w.startswith("-")]
     assert "--no-deps" in options, "--no-deps keeps Colab's TensorFlow, Keras and NumPy"
     assert set(options) <= {"-q", "--quiet", "--no-deps"}, options
-    # bidirlib first; after it, only data packages that the book extra pins (a real-data chapter's data).
-    assert requirements, "install bidirlib"
-    for extra in requirements[1:]:
+    # bidirlib, then bidirbook from the same repository (its book/ folder); after them, only data packages that
+    # bidirbook's `chapters` extra pins (a real-data chapter's data).
+    assert len(requirements) >= 2, "install bidirlib and bidirbook"
+    for extra in requirements[2:]:
         assert extra in BOOK_DATA_PACKAGES, (
-            f"the install cell may add only a data package that the book extra pins "
+            f"the install cell may add only a data package that bidirbook's chapters extra pins "
             f"({sorted(BOOK_DATA_PACKAGES)}); got {extra!r}"
         )
-    requirements = requirements[:1]
     branch = CONFIG["repository"].get("branch", "main")
-    allowed = {
-        f"bidirlib @ git+{REPOSITORY_URL}",
-        f"bidirlib @ git+{REPOSITORY_URL}.git",
-        f"bidirlib @ git+{REPOSITORY_URL}@{branch}",
-    }
-    assert requirements[0] in allowed, (
-        f"install bidirlib from the repository in _config.yml ({REPOSITORY_URL}); "
-        f"got {requirements[0]!r}"
+    sources = [f"git+{REPOSITORY_URL}", f"git+{REPOSITORY_URL}.git", f"git+{REPOSITORY_URL}@{branch}"]
+    allowed = {(f"bidirlib @ {source}", f"bidirbook @ {source}#subdirectory=book") for source in sources}
+    assert tuple(requirements[:2]) in allowed, (
+        f"install bidirlib, then bidirbook (#subdirectory=book), from the repository in _config.yml "
+        f"({REPOSITORY_URL}); got {requirements[:2]!r}"
     )
     code = "\n".join(line for line in lines if not line.strip().startswith("#"))
     assert not PREINSTALLED.search(code), "never (re)install TensorFlow, Keras or NumPy"
@@ -411,3 +409,13 @@ def test_links_to_chapters_exist(chapter, nb):
             assert path.endswith(".ipynb") and (chapter.parent / path).is_file(), (
                 f"cell {index} links to {target!r}: link a chapter as NN_name.ipynb"
             )
+
+
+def test_the_rules_examples_run_as_written():
+    # notebook_rules.py is in no package, so tests/library/test_docstrings.py does not reach it.
+    import doctest
+
+    import notebook_rules
+
+    result = doctest.testmod(notebook_rules)
+    assert result.attempted and not result.failed, result

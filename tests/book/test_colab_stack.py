@@ -1,13 +1,14 @@
 """Every chapter runs on Colab's software stack, installed the way a chapter's
-install cell installs bidirlib there.
+install cell installs bidirlib and the book's helpers there.
 
 Colab keeps its own TensorFlow, Keras and NumPy, and a chapter's first code
-cell adds bidirlib with `pip install --no-deps` from the repository. So this
-builds a fresh virtual environment with the versions Colab publishes for
-its runtime (TensorFlow 2.20, Keras 3.13), plus the other packages the
-chapters import that Colab ships (matplotlib, NumPy, ipykernel) and the
-test runners; installs this repository's committed bidirlib with
-`--no-deps` from git; and runs every chapter in that environment with
+cell adds bidirlib and bidirbook (the repository's book/ folder) with
+`pip install --no-deps` from the repository. So this builds a fresh virtual
+environment with the versions Colab publishes for its runtime (TensorFlow
+2.20, Keras 3.13), plus the other packages the chapters import that Colab
+ships (matplotlib, NumPy, ipykernel) and the test runners; installs this
+repository's committed bidirlib and bidirbook with `--no-deps` from git
+(`#subdirectory=book` for bidirbook, as the install cell does); and runs every chapter in that environment with
 nbval in lax mode (every cell must run without error; a chapter's asserts
 check its claims; outputs are compared only where a cell asks for it,
 since Colab's versions print differently).
@@ -55,13 +56,13 @@ RUNNERS = ["nbval", "pytest"]
 
 VERSIONS = """
 import importlib.metadata as metadata, json, pathlib, sys
-import bidirlib
+import bidirbook, bidirlib
 names = ["tensorflow", "keras", "numpy", "matplotlib", "ipykernel", "nbval", "pytest",
-         "ml-dtypes", "h5py", "pip", "bidirlib"]
+         "ml-dtypes", "h5py", "pip", "bidirlib", "bidirbook"]
 versions = {name: metadata.version(name) for name in names}
 versions["python"] = sys.version.split()[0]
 print(json.dumps({"versions": versions, "bidirlib_file": bidirlib.__file__,
-                  "prefix": sys.prefix}))
+                  "bidirbook_file": bidirbook.__file__, "prefix": sys.prefix}))
 """
 
 
@@ -89,7 +90,7 @@ def run(command, env, cwd, timeout):
 
 
 def uncommitted_changes():
-    result = subprocess.run(["git", "status", "--porcelain", "--", "bidirlib", "pyproject.toml"],
+    result = subprocess.run(["git", "status", "--porcelain", "--", "bidirlib", "pyproject.toml", "book"],
                             cwd=ROOT, capture_output=True, text=True)
     return result.stdout.strip()
 
@@ -109,18 +110,21 @@ def test_every_chapter_runs_on_colabs_stack(tmp_path):
     run(pip + COLAB_STACK + RUNNERS, env, tmp_path, timeout=1800)
     timings["install Colab's stack"] = time.perf_counter() - start
 
-    # The install cell: %pip install -q --no-deps "bidirlib @ git+<repository>". Here the
-    # repository is this checkout, so what is installed is its last commit.
+    # The install cell: %pip install -q --no-deps "bidirlib @ git+<repository>"
+    # "bidirbook @ git+<repository>#subdirectory=book". Here the repository is this checkout, so
+    # what is installed is its last commit.
     changes = uncommitted_changes()
     if changes:
-        print("NOTE: bidirlib/ or pyproject.toml has uncommitted changes; the install from git "
+        print("NOTE: bidirlib/, book/ or pyproject.toml has uncommitted changes; the install from git "
               f"takes the last commit, without them:\n{changes}")
     start = time.perf_counter()
-    run(pip + ["--no-deps", f"bidirlib @ git+file://{ROOT}"], env, tmp_path, timeout=600)
-    timings["install bidirlib --no-deps"] = time.perf_counter() - start
-    # The real-data chapters' install cells add their data packages, pinned in the book extra, also --no-deps.
-    data_packages = [r.split(";")[0].strip() for r in tomllib.loads((ROOT / "pyproject.toml").read_text())
-                     ["project"]["optional-dependencies"]["book"] if "==" in r]
+    run(pip + ["--no-deps", f"bidirlib @ git+file://{ROOT}", f"bidirbook @ git+file://{ROOT}#subdirectory=book"],
+        env, tmp_path, timeout=600)
+    timings["install bidirlib and bidirbook --no-deps"] = time.perf_counter() - start
+    # The real-data chapters' install cells add their data packages, pinned in bidirbook's chapters extra, also
+    # --no-deps.
+    data_packages = [r.split(";")[0].strip() for r in tomllib.loads((ROOT / "book" / "pyproject.toml").read_text())
+                     ["project"]["optional-dependencies"]["chapters"] if "==" in r]
     if data_packages:
         run(pip + ["--no-deps", *data_packages], env, tmp_path, timeout=600)
 
@@ -129,10 +133,11 @@ def test_every_chapter_runs_on_colabs_stack(tmp_path):
     versions = found["versions"]
     assert versions["tensorflow"].startswith("2.20."), versions
     assert versions["keras"].startswith("3.13."), versions
-    # --no-deps kept Colab's stack; bidirlib is the installed copy, not this checkout.
+    # --no-deps kept Colab's stack; bidirlib and bidirbook are the installed copies, not this checkout.
     assert pathlib.Path(found["bidirlib_file"]).resolve().is_relative_to(venv.resolve()), found
+    assert pathlib.Path(found["bidirbook_file"]).resolve().is_relative_to(venv.resolve()), found
 
-    # Every chapter, in the environment's own kernel (-P: not this checkout's bidirlib).
+    # Every chapter, in the environment's own kernel (-P: not this checkout's bidirlib; bidirbook is in book/).
     start = time.perf_counter()
     result = subprocess.run(
         [str(venv / "bin" / "python"), "-P", "-m", "pytest", "-p", "no:cacheprovider",

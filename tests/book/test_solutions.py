@@ -23,7 +23,7 @@ import time
 import nbformat
 import pytest
 
-from bidirbook.notebooks import RECORDING_ENVIRONMENT, marked_to_raise, solution_code
+from notebook_rules import RECORDING_ENVIRONMENT, marked_to_raise, solution_code
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))

@@ -1,12 +1,16 @@
-"""environment.yml (conda) and pyproject.toml (pip) must describe the same installation.
+"""environment.yml (conda) and the two pyproject.toml files (pip) must describe the same installation.
 
 environment.yml gives conda only what pip cannot: Python itself and pip. The
-rest it installs through pip from this package, with extras that
-pyproject.toml defines, so the two files cannot drift apart silently.
+rest it installs through pip from this repository's two distributions,
+bidirlib (the root) and the book's helpers, bidirbook (book/), with extras
+that their pyproject.toml files define, as the README's test command does,
+so the files cannot drift apart silently.
 """
 
 import pathlib
 import re
+import subprocess
+import sys
 
 try:
     import tomllib
@@ -43,9 +47,25 @@ def environment():
     return yaml.safe_load((ROOT / "environment.yml").read_text())
 
 
+#: Each distribution's folder, as the pip section and the README's commands name it.
+DISTRIBUTIONS = {".": "bidirlib", "./book": "bidirbook"}
+
+
 @pytest.fixture(scope="module")
 def pyproject():
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+@pytest.fixture(scope="module")
+def pyprojects():
+    """Each distribution's folder and its parsed pyproject.toml."""
+    return {folder: tomllib.loads((ROOT / folder / "pyproject.toml").read_text()) for folder in DISTRIBUTIONS}
+
+
+def editable_installs(line):
+    """`(folder, extras)` for each `-e FOLDER[EXTRA,...]` of a pip command or requirement line."""
+    return [(folder, {e.strip() for e in (extras or "").split(",") if e.strip()})
+            for folder, extras in re.findall(r'-e\s+"?(\.(?:/[\w-]+)?)(?:\[([\w,\s-]+)\])?"?', line)]
 
 
 @pytest.fixture(scope="module")
@@ -69,44 +89,51 @@ def test_conda_lists_only_python_and_pip(conda_dependencies):
     assert names == CONDA_ONLY
 
 
-def test_pip_section_installs_this_package_and_nothing_else(pip_requirements):
-    assert len(pip_requirements) == 1, pip_requirements
-    assert re.fullmatch(r"(-e\s+)?\.(\[[\w,\s-]+\])?", pip_requirements[0].strip()), (
-        f"the pip section should install this package, e.g. '-e .[test]'; "
-        f"got {pip_requirements[0]!r}"
+def test_pip_section_installs_the_two_distributions_and_nothing_else(pip_requirements):
+    installs = [editable_installs(line) for line in pip_requirements]
+    assert all(len(found) == 1 for found in installs), (
+        f"each line of the pip section should install one of {sorted(DISTRIBUTIONS)}, e.g. '-e .[test]'; "
+        f"got {pip_requirements!r}"
     )
+    assert [found[0][0] for found in installs] == list(DISTRIBUTIONS), pip_requirements
 
 
-def test_extras_exist_in_pyproject(pip_requirements, pyproject):
-    match = re.search(r"\[([^\]]*)\]", pip_requirements[0])
-    assert match, "the pip section should install the package with its extras"
-    extras = {e.strip() for e in match.group(1).split(",") if e.strip()}
-    defined = set(pyproject["project"].get("optional-dependencies", {}))
-    assert extras, "no extras named"
-    assert extras <= defined, f"extras {sorted(extras - defined)} are not in pyproject.toml"
+def test_pip_section_installs_what_the_readmes_test_command_installs(pip_requirements):
+    command = subprocess.run([sys.executable, str(ROOT / "scripts" / "readme_commands.py"), "test"],
+                             capture_output=True, text=True, check=True).stdout
+    assert [found for line in pip_requirements for found in editable_installs(line)] == editable_installs(command)
 
 
-def test_extras_give_the_book_and_the_tests(pip_requirements, pyproject):
-    # A conda user gets what the README's commands need: the book's stack and
-    # the test runners. Resolve self-references such as "bidirlib[book]".
-    optional = pyproject["project"]["optional-dependencies"]
-    name = pyproject["project"]["name"]
+def test_extras_exist_in_pyproject(pip_requirements, pyprojects):
+    for folder, extras in (found for line in pip_requirements for found in editable_installs(line)):
+        defined = set(pyprojects[folder]["project"].get("optional-dependencies", {}))
+        assert extras, f"no extras named for {folder}"
+        assert extras <= defined, f"extras {sorted(extras - defined)} are not in {folder}/pyproject.toml"
 
-    def resolve(extra, seen=()):
+
+def test_extras_give_the_book_and_the_tests(pip_requirements, pyprojects):
+    # A conda user gets what the README's commands need: the book's stack, the chapters' packages and the test
+    # runners. Resolve references such as "bidirlib[book]" to an extra of either distribution.
+    by_name = {project["project"]["name"]: project for project in pyprojects.values()}
+
+    def resolve(name, extra, seen=()):
         names = set()
-        for requirement in optional[extra]:
-            self_ref = re.fullmatch(rf"{name}\[([\w,\s-]+)\]", requirement.strip())
-            if self_ref:
-                for inner in self_ref.group(1).split(","):
-                    if inner.strip() not in seen:
-                        names |= resolve(inner.strip(), seen + (extra,))
+        for requirement in by_name[name]["project"]["optional-dependencies"][extra]:
+            reference = re.fullmatch(r"([\w-]+)\[([\w,\s-]+)\]", requirement.strip())
+            if reference and reference.group(1) in by_name:
+                for inner in reference.group(2).split(","):
+                    if (reference.group(1), inner.strip()) not in seen:
+                        names |= resolve(reference.group(1), inner.strip(), seen + ((name, extra),))
             else:
                 names.add(conda_name(requirement))
         return names
 
-    extras = re.search(r"\[([^\]]*)\]", pip_requirements[0]).group(1).split(",")
-    installed = set().union(*(resolve(e.strip()) for e in extras))
-    for needed in ("jupyter-book", "tensorflow", "matplotlib", "pytest", "nbval"):
+    installed = set()
+    for folder, extras in (found for line in pip_requirements for found in editable_installs(line)):
+        installed |= {conda_name(r) for r in pyprojects[folder]["project"]["dependencies"]}
+        for extra in extras:
+            installed |= resolve(DISTRIBUTIONS[folder], extra)
+    for needed in ("jupyter-book", "tensorflow", "matplotlib", "pytest", "nbval", "conllu", "statsmodels"):
         assert needed in installed, f"{needed} is not installed by the environment"
 
 
@@ -148,7 +175,9 @@ def test_readme_first_command_builds_the_site_with_the_site_extra():
     commands = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
     assert commands, "no bash block in README.md"
     first = commands[0].strip()
-    assert re.match(r'pip install -e "\.\[site\]" && jupyter-book build ', first), first
+    # bidirlib with the site extra, and bidirbook (the API page documents it) without its chapters extra.
+    assert re.match(r'pip install -e "\.\[site\]" -e "\./book" && jupyter-book build ', first), first
+    assert editable_installs(first) == [(".", {"site"}), ("./book", set())], first
     # The backend the build imports Keras with is set by the build itself.
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["sphinx"]["config"]["keras_backend"] == "jax"
@@ -160,3 +189,14 @@ def test_readme_gives_the_published_sites_address_for_the_configured_repository(
     url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
     owner, name = url.split("/")[-2:]
     assert f"<https://{owner}.github.io/{name}/>" in (ROOT / "README.md").read_text()
+
+
+def test_the_book_helpers_install_light_for_the_site(pyprojects):
+    # The site command installs bidirbook without its extras: its dependencies are what importing a module
+    # needs (the API page documents them), never a heavy backend or what only the chapters call.
+    book = pyprojects["./book"]["project"]
+    names = {conda_name(requirement) for requirement in book["dependencies"]}
+    assert names == {"bidirlib", "keras", "numpy"}, book["dependencies"]
+    chapters = {conda_name(requirement) for requirement in book["optional-dependencies"]["chapters"]}
+    assert {"matplotlib", "statsmodels", "turkish-treebanks", "conllu"} <= chapters, chapters
+    assert not chapters & HEAVY_BACKENDS, chapters

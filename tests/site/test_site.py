@@ -53,7 +53,7 @@ import yaml
 
 import bidirlib
 import bidirlib.layers
-from bidirbook.notebooks import figure_description
+from notebook_rules import figure_description
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())

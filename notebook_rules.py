@@ -1,9 +1,16 @@
-"""Checks of the book's chapter notebooks, shared by the recorder and the tests.
+"""Checks of the book's chapter notebooks, shared by the recorder, the tests and the website's build.
 
 `scripts/record_notebooks.py` refuses to write a notebook that breaks these rules, and
 `tests/book/test_chapters.py` checks the committed notebooks against the same rules, so the two cannot drift
-apart. Nothing here imports Keras; it needs only the standard library (and works on `nbformat` cells, which
-are dictionaries with attribute access).
+apart; `tests/book/test_solutions.py` runs the chapters in the recorder's environment, and
+`_ext/figure_descriptions.py` (the website's build) and `tests/site/test_site.py` read a figure's description
+from its caption with `figure_description`. Nothing here imports Keras; it needs only the standard library (and
+works on `nbformat` cells, which are dictionaries with attribute access).
+
+Why a module at the repository's root: its users are tooling that runs from a checkout, and no chapter imports
+it, so it belongs in neither installed package (bidirlib's or bidirbook's wheel). Each user finds it without
+installing anything: pytest puts the root on `sys.path` (for the root `conftest.py`), and the recorder and the
+Sphinx extension put it there themselves. `tests/book/test_chapters.py` runs the examples below.
 
 The rules, in short:
 
@@ -106,7 +113,7 @@ def error_traceback(ename, evalue):
 
     Example:
 
-    >>> from bidirbook.notebooks import error_traceback
+    >>> from notebook_rules import error_traceback
     >>> error_traceback("ValueError", "`merge_mode` must be one of ...")
     ['ValueError: `merge_mode` must be one of ...']
     """
@@ -152,7 +159,7 @@ def solution_blocks(markdown):
 
     Example:
 
-    >>> from bidirbook.notebooks import solution_blocks
+    >>> from notebook_rules import solution_blocks
     >>> solution_blocks("**Exercise 1.** Why? <details><summary>Solution</summary>Because.</details>")
     ['Because.']
     """
@@ -175,7 +182,7 @@ def figure_description(markdown):
 
     Example:
 
-    >>> from bidirbook.notebooks import figure_description
+    >>> from notebook_rules import figure_description
     >>> figure_description("**Figure 1.** Loss. <details><summary>Description of the figure</summary>"
     ...                    "A line  falling.</details>")
     'A line falling.'
