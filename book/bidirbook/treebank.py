@@ -3,8 +3,9 @@
 The `turkish-treebanks` package (Apache 2.0; Kayadelen, Öztürel and Bohnet, "A Gold Standard Dependency Treebank
 for Turkish", LREC 2020) ships two CoNLL-U files, `data/web.conllu` and `data/wiki.conllu`, in a top-level `data/`
 folder of its wheel. Its own reader builds protocol buffers with generated code that current `protobuf` releases
-refuse, so this module reads the two files directly: a CoNLL-U sentence is a few `# key = value` comment lines,
-then one tab-separated line of ten fields per token, then a blank line.
+refuse, so this module finds the two files and parses them with the `conllu` package (bidirbook's `chapters` extra
+installs both): a CoNLL-U sentence is a few `# key = value` comment lines, then one tab-separated line of ten
+fields per token, then a blank line.
 
 The treebank's tokens are *inflectional groups*: a word such as "açıklanmayan" is split into the stem "Açık" and
 the derivational pieces "la", "nma" and "yan", each with a part-of-speech tag of its own. The splits follow the
@@ -13,6 +14,7 @@ when `i % 10 == 9`, and to the training set otherwise.
 """
 
 import collections
+import functools
 import importlib.metadata
 import pathlib
 
@@ -75,7 +77,8 @@ def treebank_path(section):
     except importlib.metadata.PackageNotFoundError:
         raise ModuleNotFoundError(
             f"The Turkish treebank comes from the `{DISTRIBUTION}` package, which is not installed. "
-            f"Install it with `pip install {DISTRIBUTION}==1.0.0` (or `pip install -e \".[book]\"`)."
+            f"Install it with `pip install {DISTRIBUTION}==1.0.0` "
+            f"(or, in a checkout of the book, `pip install -e \"./book[chapters]\"`)."
         ) from None
     path = pathlib.Path(distribution.locate_file(f"data/{section}.conllu"))
     if not path.is_file():
@@ -89,8 +92,9 @@ def treebank_path(section):
 def parse_conllu(text):
     """Parses CoNLL-U text into a list of `Sentence` objects, keeping each token's form and its tag (4th field).
 
-    Multiword-token lines (ids such as `3-4`) and empty nodes (ids such as `5.1`) are skipped, as UD's
-    part-of-speech evaluations do; the treebank has neither.
+    The `conllu` package parses the text; this keeps what the chapter needs. Multiword-token lines (ids such as
+    `3-4`) and empty nodes (ids such as `5.1`) are skipped, as UD's part-of-speech evaluations do; the treebank
+    has neither.
 
     Args:
         text: String, the content of a CoNLL-U file.
@@ -99,7 +103,7 @@ def parse_conllu(text):
         A list of `Sentence(sent_id, text, forms, tags)`, where `forms` and `tags` are tuples of strings.
 
     Raises:
-        ValueError: if a token line does not have ten tab-separated fields.
+        ValueError: if a token line does not have ten fields, or `conllu` cannot parse a field.
 
     Example:
 
@@ -110,27 +114,24 @@ def parse_conllu(text):
     >>> parse_conllu(text)
     [Sentence(sent_id='s1', text='Ali geldi .', forms=('Ali', 'geldi', '.'), tags=('NOUN', 'VERB', 'PUNCT'))]
     """
+    import conllu  # bidirbook's `chapters` extra: the website's build imports this module without it
+
+    def ten_fields_then_id(fields, index):
+        # conllu reads a line with fewer fields as far as it goes, and drops extra ones; CoNLL-U has ten.
+        if len(fields) != 10:
+            line = "\t".join(fields)
+            raise ValueError(f"A CoNLL-U token line has 10 tab-separated fields; this one has {len(fields)}: {line!r}")
+        return conllu.parser.parse_id_value(fields[index])
+
+    try:
+        token_lists = conllu.parse(text, field_parsers={"id": ten_fields_then_id})
+    except conllu.exceptions.ParseException as error:
+        raise ValueError(f"Not CoNLL-U: {error}") from None
     sentences = []
-    for block in text.split("\n\n"):
-        lines = [line for line in block.split("\n") if line.strip()]
-        if not lines:
-            continue
-        comments, forms, tags = {}, [], []
-        for line in lines:
-            if line.startswith("#"):
-                key, _, value = line[1:].partition("=")
-                comments[key.strip()] = value.strip()
-                continue
-            fields = line.split("\t")
-            if len(fields) != 10:
-                raise ValueError(
-                    f"A CoNLL-U token line has 10 tab-separated fields; this one has {len(fields)}: {line!r}"
-                )
-            if "-" in fields[0] or "." in fields[0]:
-                continue
-            forms.append(fields[1])
-            tags.append(fields[3])
-        sentences.append(Sentence(comments.get("sent_id", ""), comments.get("text", ""), tuple(forms), tuple(tags)))
+    for tokens in token_lists:
+        words = [token for token in tokens if isinstance(token["id"], int)]
+        sentences.append(Sentence(tokens.metadata.get("sent_id", ""), tokens.metadata.get("text", ""),
+                                  tuple(token["form"] for token in words), tuple(token["upos"] for token in words)))
     return sentences
 
 
@@ -166,9 +167,14 @@ def load_sentences(sections=SECTIONS, split=None):
         raise ValueError(f"`split` must be None or one of {SPLITS}. Received: split={split!r}")
     sentences = []
     for section in sections:
-        parsed = parse_conllu(treebank_path(section).read_text(encoding="utf-8"))
-        sentences.extend(s for i, s in enumerate(parsed) if split is None or split_of(i) == split)
+        sentences.extend(s for i, s in enumerate(_section(section)) if split is None or split_of(i) == split)
     return sentences
+
+
+@functools.cache
+def _section(section):
+    """Every sentence of one section's file, parsed once a process (a chapter reads each split of it)."""
+    return tuple(parse_conllu(treebank_path(section).read_text(encoding="utf-8")))
 
 
 def lowercase(form):

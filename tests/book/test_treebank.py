@@ -107,6 +107,8 @@ def test_parser_skips_multiword_and_empty_nodes_and_checks_fields():
     assert sentence.forms == ("x", "y") and sentence.tags == ("NOUN", "VERB")
     with pytest.raises(ValueError, match="10 tab-separated fields"):
         treebank.parse_conllu("1\tx\tx\tNOUN\n")
+    with pytest.raises(ValueError, match="10 tab-separated fields; this one has 11"):
+        treebank.parse_conllu(line(["1", "x", "x", "NOUN", "NN", "_", "0", "root", "_", "_", "extra"]) + "\n")
 
 
 def test_bad_arguments():
