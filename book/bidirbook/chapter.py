@@ -15,55 +15,35 @@ import numpy as np
 __all__ = ["setup", "device_report", "repository_checkout", "use_float64"]
 
 
-def _tensorflow_devices():
-    import tensorflow as tf
+def _accelerator_names(backend, devices):
+    """A name for each accelerator of `devices` (Keras's names, such as "gpu:0" or "tpu:1"): the model, where the
+    backend tells it (TensorFlow names its GPUs, JAX every device), else Keras's name."""
+    if backend == "jax":
+        import jax
 
-    gpus = tf.config.list_physical_devices("GPU")
-    names = []
-    for gpu in gpus:
-        try:
-            details = tf.config.experimental.get_device_details(gpu)
-        except Exception:  # pragma: no cover - depends on the driver
-            details = {}
-        names.append(details.get("device_name") or gpu.name)
-    return names
+        kinds = {f"{device.platform}:{device.id}": device.device_kind for device in jax.devices()}
+        return [kinds.get(device, device) for device in devices]
+    if backend == "tensorflow":
+        import tensorflow as tf
 
-
-def _jax_devices():
-    import jax
-
-    return [
-        getattr(device, "device_kind", str(device))
-        for device in jax.devices()
-        if device.platform == "gpu"
-    ]
-
-
-def _torch_devices():
-    import torch
-
-    if not torch.cuda.is_available():
-        return []
-    return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-
-
-_DEVICE_LISTERS = {
-    "tensorflow": _tensorflow_devices,
-    "jax": _jax_devices,
-    "torch": _torch_devices,
-}
+        gpus = {f"gpu:{i}": gpu for i, gpu in enumerate(tf.config.list_physical_devices("GPU"))}
+        details = [tf.config.experimental.get_device_details(gpus[d]) if d in gpus else {} for d in devices]
+        return [detail.get("device_name") or device for detail, device in zip(details, devices)]
+    return list(devices)
 
 
 def device_report():
     """Names the accelerator(s) the active Keras backend can use.
 
-    The active backend is asked, and only it: TensorFlow through
-    `tf.config.list_physical_devices`, JAX through `jax.devices()`, PyTorch
-    through `torch.cuda`. A backend without a GPU, or one that fails to
-    list its devices, is reported as running on the CPU.
+    The active backend is asked, and only it. On TensorFlow and JAX, `keras.distribution.list_devices()` says
+    which accelerators there are (GPUs or TPUs; on a machine with none it lists the CPU), and the backend gives
+    their names. Keras has no distribution library for PyTorch (`keras.distribution.list_devices` fails there),
+    so on PyTorch `torch.cuda` is asked. A backend without an accelerator, or one that fails to list its
+    devices, is reported as running on the CPU, whatever the CPU, so the report reads the same on every
+    machine without one.
 
     Returns:
-        A string, the GPU name(s) separated by ", ", or `"CPU"`.
+        A string, the accelerators' names separated by ", ", or `"CPU"`.
 
     Example:
 
@@ -73,11 +53,16 @@ def device_report():
     """
     import keras
 
-    lister = _DEVICE_LISTERS.get(keras.backend.backend())
-    if lister is None:
-        return "CPU"
+    backend = keras.backend.backend()
     try:
-        names = lister()
+        if backend == "torch":
+            import torch
+
+            count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            names = [torch.cuda.get_device_name(i) for i in range(count)]
+        else:
+            accelerators = [d for d in keras.distribution.list_devices() if not d.startswith("cpu:")]
+            names = _accelerator_names(backend, accelerators)
     except Exception:  # A missing driver must not stop a chapter.
         names = []
     return ", ".join(names) if names else "CPU"
