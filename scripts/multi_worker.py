@@ -34,26 +34,18 @@ import threading
 import time
 import traceback
 
+# The job is chapter 15's: the same data, model and batches as its one-process runs (bidirbook imports no Keras
+# at import time, so each process still picks its backend before Keras is imported).
+from bidirbook.scaling import EPOCHS, GLOBAL_BATCH, make_data, make_model
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
-SAMPLES, STEPS, FEATURES, UNITS = 64, 6, 3, 4
-GLOBAL_BATCH, EPOCHS, SEED = 16, 3, 0
 #: Worker 1 kills itself here in the fault run: (epoch, batch), both counted from 0.
 DIE_AT = (1, 1)
 ENGINE_BACKEND = {"tf": "tensorflow", "jax": "jax"}
 
 
 # ----------------------------------------------------------------------------------------------- the job itself
-
-
-def make_data():
-    """A generated task: the label of a sequence is the first step's first feature minus the last step's."""
-    import numpy as np
-
-    rng = np.random.default_rng(SEED)
-    x = rng.normal(size=(SAMPLES, STEPS, FEATURES)).astype("float32")
-    y = (x[:, 0, :1] - x[:, -1, :1]).astype("float32")
-    return x, y
 
 
 def make_dataset(x, y):
@@ -64,23 +56,6 @@ def make_dataset(x, y):
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     options.deterministic = True
     return dataset.with_options(options)
-
-
-def make_model():
-    """One small bidirlib model, with the same starting weights in every process (from NumPy, not from a seed)."""
-    import keras
-    import numpy as np
-
-    import bidirlib
-
-    inputs = keras.Input((STEPS, FEATURES), name="sequence")
-    hidden = bidirlib.Bidirectional(keras.layers.GRU(UNITS, name="gru"), name="bidirectional")(inputs)
-    outputs = keras.layers.Dense(1, name="head")(hidden)
-    model = keras.Model(inputs, outputs, name="scaled_out")
-    rng = np.random.default_rng(SEED + 1)
-    model.set_weights([(0.3 * rng.normal(size=w.shape)).astype("float32") for w in model.get_weights()])
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
-    return model
 
 
 class EpochLog:

@@ -4,6 +4,7 @@
 JAX device of this process, then with its two directions on two devices (bidirlib's direction parallelism),
 and prints the runs' losses and largest weight differences as JSON. Start it with
 `XLA_FLAGS=--xla_force_host_platform_device_count=2` and `KERAS_BACKEND=jax` for two simulated devices.
+`scripts/multi_worker.py` trains the same model on the same data in two processes.
 """
 
 import json
