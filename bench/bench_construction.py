@@ -2,7 +2,7 @@
 """Benchmark: what building a `bidirlib.Bidirectional` costs, for a custom sequence layer and for an LSTM.
 
 `Bidirectional.__init__` checks a layer that is not a `keras.layers.RNN` before it copies it
-(`bidirlib.validation.require_conforming`); an RNN is not checked. This script times, interleaved in one process:
+(`bidirlib.checker.require_conforming`); an RNN is not checked. This script times, interleaved in one process:
 
 - `Bidirectional(custom)`: wrapping `RunningMean(8)`, a small custom sequence layer (not an RNN) defined here;
 - `Bidirectional(LSTM(8))`: wrapping `keras.layers.LSTM(8)`;

@@ -5,13 +5,15 @@ import copy
 import keras
 from keras import ops
 
-from bidirlib import validation
+from bidirlib import errors
+from bidirlib.checker import built_shape, require_conforming
 from bidirlib.cloning import clone_layer, prefixed_name
-from bidirlib.fused import rules
-from bidirlib.fused.direction_parallel import require_direction_mesh
-from bidirlib.fused.dispatch import FusedCall, run_fused
+from bidirlib.fused.direction_parallel import DIRECTION_AXIS
+from bidirlib.fused.dispatch import run_fused
+from bidirlib.fused.settings import validate_fused_path
 from bidirlib.merge import assemble, merged_width, validate_merge_mode
-from bidirlib.states import call_takes, require_state_shapes, split_initial_state, state_count
+from bidirlib.plan import plan_call
+from bidirlib.states import call_takes, check_initial_state, check_state_shapes, state_count
 
 
 @keras.saving.register_keras_serializable(package="bidirlib")
@@ -111,23 +113,23 @@ class Bidirectional(keras.layers.Layer):
         **kwargs,
     ):
         # Validation in Keras's order: layer, backward_layer, merge_mode; then the pair's compatibility.
-        validation.require_layer(layer, "layer")
-        if backward_layer is not None:
-            validation.require_layer(backward_layer, "backward_layer")
+        given = [("layer", layer)] + ([("backward_layer", backward_layer)] if backward_layer is not None else [])
+        for argument, value in given:
+            errors.require_layer(value, argument)
         validate_merge_mode(merge_mode)
-        validation.require_weights_list(weights)
-        rules.validate_fused_path(fused_path)
-        require_direction_mesh(direction_mesh)
-        validation.require_direction_attributes(layer, "layer")
-        if backward_layer is not None:
-            validation.require_direction_attributes(backward_layer, "backward_layer")
-        validation.require_conforming(layer, "layer")
-        if backward_layer is not None:
-            validation.require_conforming(backward_layer, "backward_layer")
+        errors.require_weights_list(weights)
+        validate_fused_path(fused_path)
+        errors.require_direction_mesh(direction_mesh, DIRECTION_AXIS)
+        for argument, value in given:
+            errors.require_direction_attributes(value, argument)
+            errors.require_sequence_input_spec(value, argument)
+        for argument, value in given:
+            require_conforming(value, argument)
         super().__init__(**kwargs)
 
         self.forward_layer = clone_layer(layer, name=prefixed_name("forward", layer.name))
         self._pending_backward_weights = None
+        self._backward_built_features = None
         if backward_layer is None:
             self.backward_layer = clone_layer(
                 layer, name=prefixed_name("backward", layer.name), go_backwards=True
@@ -137,9 +139,11 @@ class Bidirectional(keras.layers.Layer):
             self.backward_layer = clone_layer(backward_layer)
             if backward_layer.built and backward_layer.weights:
                 self._pending_backward_weights = backward_layer.get_weights()
+                shape = built_shape(backward_layer)
+                self._backward_built_features = shape[-1] if shape else None
                 self._copy_pending_backward_weights()
-        validation.require_opposite_directions(self.forward_layer, self.backward_layer)
-        validation.require_matching_attributes(self.forward_layer, self.backward_layer)
+        errors.require_opposite_directions(self.forward_layer, self.backward_layer)
+        errors.require_matching_attributes(self.forward_layer, self.backward_layer)
         merged_width(_static_width(self.forward_layer), _static_width(self.backward_layer), merge_mode)
 
         for sublayer in (self.forward_layer, self.backward_layer):
@@ -176,25 +180,35 @@ class Bidirectional(keras.layers.Layer):
 
     @fused_path.setter
     def fused_path(self, value):
-        self._fused_path = rules.validate_fused_path(value)
+        self._fused_path = validate_fused_path(value)
 
     # ------------------------------------------------------------------ build and shapes
 
     def __call__(self, *args, **kwargs):
-        # Keras checks `input_spec` before `build`; say which argument is wrong before its generic message.
-        # In a functional model Keras may not run `call` until later: check what was given now.
+        # Every input is checked here, once: Keras checks `input_spec` before `build` (say which argument is wrong
+        # before its generic message), and in a functional model it may not run `call` until later. `call` then
+        # only resolves the checked inputs into a plan.
         if not args and "sequences" not in kwargs:
             raise TypeError("Bidirectional was called without `sequences`, its one required argument.")
         sequences = args[0] if args else kwargs.get("sequences")
-        validation.require_sequences(sequences)
+        errors.require_sequences(sequences)
+        shape = tuple(sequences.shape)
+        errors.require_features(shape, getattr(self, "_built_features", None))
+        errors.require_mask(kwargs.get("mask"), shape)
         initial_state = args[1] if len(args) > 1 else kwargs.get("initial_state")
-        split_initial_state(initial_state, self.forward_layer, self.backward_layer)
-        validation.require_mask(kwargs.get("mask"), tuple(sequences.shape))
+        check_initial_state(initial_state, self.forward_layer, self.backward_layer)
+        if initial_state is not None:
+            check_state_shapes(initial_state, self.forward_layer, self.backward_layer, shape[0])
         return super().__call__(*args, **kwargs)
 
     def build(self, sequences_shape, initial_state_shape=None):
-        validation.require_sequence_shape(sequences_shape)
+        errors.require_sequence_shape(sequences_shape)
         self._built_features = sequences_shape[-1]
+        if self._backward_built_features is not None:
+            # The weights of a `backward_layer` that was built before it was passed fix its input size.
+            errors.require_built_for(
+                self.backward_layer, "backward_layer", self._backward_built_features, sequences_shape[-1]
+            )
         for sublayer in (self.forward_layer, self.backward_layer):
             if not sublayer.built:
                 sublayer.build(sequences_shape)
@@ -216,7 +230,7 @@ class Bidirectional(keras.layers.Layer):
 
     def _set_initial_weights(self, weights):
         n_forward = len(self.forward_layer.weights)
-        validation.require_arrays("weights", weights, self.weights, n_forward, "get_weights()")
+        errors.require_arrays("weights", weights, self.weights, n_forward, "get_weights()")
         self.set_weights(weights)
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
@@ -239,28 +253,19 @@ class Bidirectional(keras.layers.Layer):
     # ------------------------------------------------------------------ call
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
-        # Checked before any path runs, so that a fused path sees what the separate path would refuse.
-        shape = tuple(sequences.shape)
-        validation.require_features(shape, getattr(self, "_built_features", None))
-        validation.require_mask(mask, shape)
-        forward_state, backward_state = split_initial_state(initial_state, self.forward_layer, self.backward_layer)
-        require_state_shapes(forward_state, backward_state, self.forward_layer, self.backward_layer, shape[0])
-
-        outcome = run_fused(
-            FusedCall(
-                self.forward_layer,
-                self.backward_layer,
-                sequences,
-                forward_state=forward_state,
-                backward_state=backward_state,
-                mask=mask,
-                training=training,
-                stateful=self.stateful,
-                return_sequences=self.return_sequences,
-                setting=self.fused_path,
-                direction_mesh=self.direction_mesh,
-            )
+        plan = plan_call(
+            self.forward_layer,
+            self.backward_layer,
+            sequences,
+            initial_state,
+            mask,
+            training,
+            stateful=self.stateful,
+            return_sequences=self.return_sequences,
+            layer_setting=self.fused_path,
+            layer_mesh=self.direction_mesh,
         )
+        outcome = run_fused(plan)
         self.last_call_path, self.last_fused_fallback = outcome.path, outcome.reason
         if outcome.outputs is not None:
             y, y_reversed, forward_states, backward_states = outcome.outputs
@@ -270,10 +275,10 @@ class Bidirectional(keras.layers.Layer):
             return assemble(y, y_reversed, states, self.merge_mode, self.return_state)
 
         y = self._run_direction(
-            self.forward_layer, sequences, _sublayer_kwargs(self.forward_layer, forward_state, mask, training)
+            self.forward_layer, sequences, _sublayer_kwargs(self.forward_layer, plan.forward_state, mask, training)
         )
         y_reversed = self._run_direction(
-            self.backward_layer, sequences, _sublayer_kwargs(self.backward_layer, backward_state, mask, training)
+            self.backward_layer, sequences, _sublayer_kwargs(self.backward_layer, plan.backward_state, mask, training)
         )
         states = ()
         if self.return_state:
@@ -315,6 +320,9 @@ class Bidirectional(keras.layers.Layer):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         output_mask = mask if self.return_sequences else None
+        if output_mask is not None and self.forward_layer.go_backwards:
+            # A swapped pair returns its steps last input step first (as Keras's wrapper does): the mask follows.
+            output_mask = ops.flip(output_mask, axis=1)
         masks = [output_mask, output_mask] if self.merge_mode is None else [output_mask]
         if self.return_state:
             n_forward = state_count(self.forward_layer)
@@ -350,7 +358,7 @@ class Bidirectional(keras.layers.Layer):
         variables = keras.tree.flatten(self.states)
         values = list(states) if isinstance(states, (list, tuple)) else [states]
         n_forward = len(keras.tree.flatten(self.forward_layer.states))
-        validation.require_arrays("states", values, variables, n_forward, "the layers' states")
+        errors.require_arrays("states", values, variables, n_forward, "the layers' states")
         for variable, value in zip(variables, values):
             variable.assign(ops.cast(value, variable.dtype))
 

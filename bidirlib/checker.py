@@ -3,7 +3,7 @@
 The Keras API page lists four criteria for a wrappable layer: it processes sequences (3D+ inputs); it has
 `go_backwards`, `return_sequences` and `return_state` with the RNN semantics; it has an `input_spec`; it serializes
 with `get_config()`/`from_config()`. `check_sequence_layer` runs copies of a layer to check all four by behaviour
-and reports on each; the wrapper's own fail-fast errors are in `bidirlib.validation`.
+and reports on each; the wrapper's own fail-fast errors are in `bidirlib.errors`.
 
 `check_wrapping` is the cheaper check `Bidirectional` runs when it is built: only what the layer's own
 configuration needs (can it be copied, does its `go_backwards` read from the end with its own `return_sequences`
@@ -11,12 +11,13 @@ and `return_state`), split into what breaks wrapping and what only deserves a wa
 """
 
 import dataclasses
+import warnings as python_warnings
 
 import keras
 import numpy as np
 
 from bidirlib.cloning import clone_layer, without_sharing_ids
-from bidirlib.validation import DIRECTION_ATTRIBUTES, require_layer
+from bidirlib.errors import DIRECTION_ATTRIBUTES, describe_layer, missing_attributes, refuse_wrapping, require_layer, wrapping_warning
 
 
 # ---------------------------------------------------------------------- the behavioural checker
@@ -93,7 +94,7 @@ def check_sequence_layer(layer, features=None, timesteps=5, atol=1e-5):
     (False, [2])
     """
     require_layer(layer, "layer")
-    title = _title(layer)
+    title = describe_layer(layer)
     shape = (2, timesteps, features) if features else _probe_shape(layer, timesteps)
     x = np.random.default_rng(0).normal(size=shape).astype("float32")
     results = {}
@@ -141,10 +142,9 @@ def check_sequence_layer(layer, features=None, timesteps=5, atol=1e-5):
                           f"{type(error).__name__}: {_first_line(error)}")
 
     # 2. RNN attributes and their meaning.
-    missing = [name for name in DIRECTION_ATTRIBUTES if not hasattr(layer, name)]
+    missing = missing_attributes(layer)
     if missing:
-        results[2] = (False, f"it has no {', '.join(f'`{name}`' for name in missing)} attribute. Give the layer "
-                      "these constructor arguments with the keras.layers.RNN meaning, or write an RNN cell.")
+        results[2] = (False, missing)
     elif copy is None or not results[1][0]:
         results[2] = (False, "not checked: the layer could not be copied or run (criteria 1 and 4).")
     else:
@@ -212,11 +212,7 @@ def _check_direction_semantics(layer, x, atol):
                   f"return_state adds {len(with_states) - 1} state(s).")
 
 
-def _title(layer):
-    return f"{layer.__class__.__name__}(name={layer.name!r})"
-
-
-def _built_shape(layer):
+def built_shape(layer):
     """The input shape `layer` was built for, or None when it is not built (or built without a shape)."""
     if not layer.built:
         return None
@@ -236,7 +232,7 @@ def _probe_shape(layer, timesteps):
     A built layer gives its built input shape (its feature axes, and its time axis if that is fixed); an unbuilt
     one its `input_spec`'s last axis if that is fixed; otherwise 3 features.
     """
-    shape = _built_shape(layer)
+    shape = built_shape(layer)
     if shape is not None and len(shape) >= 3 and all(isinstance(size, int) for size in shape[2:]):
         steps = shape[1] if isinstance(shape[1], int) else timesteps
         return (2, steps, *shape[2:])
@@ -294,15 +290,14 @@ def check_wrapping(layer, timesteps=3, atol=1e-5):
 
     def refuse(number, reason):
         refusals.append(CriterionResult(number, CRITERIA[number], False, reason))
-        return WrappingCheck(_title(layer), tuple(refusals), tuple(warnings))
+        return WrappingCheck(describe_layer(layer), tuple(refusals), tuple(warnings))
 
     def warn(number, reason):
         warnings.append(CriterionResult(number, CRITERIA[number], False, reason))
 
-    missing = [name for name in DIRECTION_ATTRIBUTES if not hasattr(layer, name)]
+    missing = missing_attributes(layer)
     if missing:
-        return refuse(2, f"it has no {', '.join(f'`{name}`' for name in missing)} attribute. Give the layer these "
-                      "constructor arguments with the keras.layers.RNN meaning, or write an RNN cell.")
+        return refuse(2, missing)
     if not hasattr(layer, "input_spec"):
         warn(3, "it has no `input_spec` attribute.")
 
@@ -344,7 +339,7 @@ def check_wrapping(layer, timesteps=3, atol=1e-5):
         warn(1, f"calling it on a random {x.shape} batch raised {type(error).__name__}: {_first_line(error)}; "
              "its go_backwards could not be checked. Build the layer first so that the check uses its input "
              "shape.")
-        return WrappingCheck(_title(layer), tuple(refusals), tuple(warnings))
+        return WrappingCheck(describe_layer(layer), tuple(refusals), tuple(warnings))
     if layer.return_state and len(expected) < 2:
         return refuse(2, "return_state=True did not add any state after the output.")
     if not layer.return_state and len(expected) != 1:
@@ -360,7 +355,45 @@ def check_wrapping(layer, timesteps=3, atol=1e-5):
     elif layer.return_sequences and (output.ndim < 3 or output.shape[1] != x.shape[1]):
         warn(2, f"with return_sequences=True it returned shape {output.shape}; expected one output per step, "
              f"({x.shape[0]}, {x.shape[1]}, ...).")
-    return WrappingCheck(_title(layer), tuple(refusals), tuple(warnings))
+    elif not layer.return_sequences:
+        # The wrapper merges the two directions' last outputs: each must be its direction's last step.
+        try:
+            every_step = clone_layer(layer, go_backwards=False, return_sequences=True, return_state=False, **stateless)
+            if not every_step.built:
+                every_step.build(x.shape)
+            every_step.set_weights(forward.get_weights())
+            steps = _run(every_step, x[:, ::-1])[0]
+        except Exception as error:  # the layer could not return every step: the last one is not checked
+            warn(2, f"with return_sequences=True it raised {type(error).__name__}: {_first_line(error)}; whether "
+                 "its return_sequences=False output is the last step was not checked.")
+        else:
+            if steps.ndim < 3 or steps[:, -1].shape != output.shape or not np.allclose(steps[:, -1], output, atol=atol):
+                return refuse(2, "with return_sequences=False its output is not the last step of its "
+                              "return_sequences=True output, so the wrapper would merge something else than the "
+                              "two directions' last steps.")
+    return WrappingCheck(describe_layer(layer), tuple(refusals), tuple(warnings))
+
+
+def require_conforming(layer, argument):
+    """Refuse a layer that is not a `keras.layers.RNN` if wrapping it as configured would be wrong; warn otherwise.
+
+    It runs `check_wrapping`, which checks only what the layer's own configuration needs: that it can be copied
+    from its config, that `go_backwards` reads the sequence from its end (with the layer's `return_sequences`
+    and `return_state`), and, without `return_sequences`, that its output is the last step. A failure there
+    raises a `ValueError` naming the criterion. Anything else that fails (for instance the layer raises on the
+    random test batch for a reason of its own) is a `UserWarning` naming the criterion, and the layer is
+    wrapped. `bidirlib.check_sequence_layer` gives the full report, on behaviour the configuration does not use
+    too.
+
+    `keras.layers.RNN` gives every RNN the right semantics whatever its cell, so those are not checked.
+    """
+    if isinstance(layer, keras.layers.RNN):
+        return
+    check = check_wrapping(layer)
+    if check.refusals:
+        refuse_wrapping(argument, check.layer, check.refusals[0])
+    for failure in check.warnings:
+        python_warnings.warn(wrapping_warning(argument, check.layer, failure), UserWarning, stacklevel=3)
 
 
 def _run(layer, inputs):

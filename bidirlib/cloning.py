@@ -38,7 +38,7 @@ def _objects_held_by(obj):
                 yield candidate
 
 
-def _classes_in(layer):
+def classes_in(layer):
     """Map names to the classes and functions the deserializer must find to rebuild `layer` from its config.
 
     That is the class of the layer and of every layer nested in it (cells, stacked cells), and the plain Python
@@ -108,7 +108,7 @@ def clone_layer(layer, name=None, **config_overrides):
         config["name"] = name
     config.update(config_overrides)
     serialized = {**serialized, "config": config}
-    clone = keras.saving.deserialize_keras_object(serialized, custom_objects=_classes_in(layer))
+    clone = keras.saving.deserialize_keras_object(serialized, custom_objects=classes_in(layer))
     # `use_cudnn` is a constructor argument of LSTM and GRU that their config leaves out.
     if hasattr(layer, "use_cudnn") and hasattr(clone, "use_cudnn"):
         clone.use_cudnn = layer.use_cudnn

@@ -23,8 +23,9 @@ import zipfile
 
 import keras
 
+from bidirlib import errors
 from bidirlib.bidirectional import Bidirectional
-from bidirlib.cloning import _classes_in, without_sharing_ids
+from bidirlib.cloning import classes_in, without_sharing_ids
 
 #: Config keys bidirlib's wrapper may save that Keras's does not take.
 _BIDIRLIB_ONLY_KEYS = ("fused_path",)
@@ -76,24 +77,10 @@ def _swap(serialized, to):
     return walk(serialized), count
 
 
-def _require_model(model, function):
-    if not isinstance(model, keras.Model):
-        raise ValueError(
-            f"{function} expects `model` to be a `keras.Model` (Sequential, functional or subclassed with "
-            "get_config). To convert a single layer, put it in a model first: keras.Sequential([layer]). "
-            f"Received: model={_describe(model)} of type {type(model).__name__}."
-        )
-
-
-def _describe(value):
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
 def _custom_objects(model, custom_objects):
     """The user's classes and functions the model holds (registered or not), then `custom_objects` on top."""
     found = {
-        name: obj for name, obj in _classes_in(model).items()
+        name: obj for name, obj in classes_in(model).items()
         if not getattr(obj, "__module__", "").startswith(("keras", "bidirlib"))
     }
     found.update(custom_objects or {})
@@ -101,7 +88,7 @@ def _custom_objects(model, custom_objects):
 
 
 def _convert(model, to, custom_objects, function):
-    _require_model(model, function)
+    errors.require_model(model, function)
     objects = _custom_objects(model, custom_objects)
     try:
         serialized = without_sharing_ids(keras.saving.serialize_keras_object(model))

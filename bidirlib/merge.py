@@ -2,6 +2,8 @@
 
 from keras import ops
 
+from bidirlib import errors
+
 #: The merge modes `Bidirectional` accepts, in the order Keras documents them.
 MERGE_MODES = ("sum", "mul", "concat", "ave", None)
 
@@ -10,15 +12,8 @@ ELEMENTWISE_MODES = ("sum", "mul", "ave")
 
 
 def validate_merge_mode(merge_mode):
-    """Raise a `ValueError` unless `merge_mode` is one of `MERGE_MODES`."""
-    # Compare by identity for None and by equality for strings; `in` on a tuple would accept 0 == False etc.
-    if merge_mode is not None and not (isinstance(merge_mode, str) and merge_mode in MERGE_MODES):
-        raise ValueError(
-            "Invalid `merge_mode` for Bidirectional. "
-            f"Received: merge_mode={merge_mode!r}. "
-            'Expected one of "sum", "mul", "concat", "ave" or None.'
-        )
-    return merge_mode
+    """Return `merge_mode` if it is one of `MERGE_MODES`, else raise a `ValueError`."""
+    return errors.require_merge_mode(merge_mode, MERGE_MODES)
 
 
 def merged_width(forward_width, backward_width, merge_mode):
@@ -30,18 +25,8 @@ def merged_width(forward_width, backward_width, merge_mode):
         if forward_width is None or backward_width is None:
             return None
         return forward_width + backward_width
-    if (
-        merge_mode in ELEMENTWISE_MODES
-        and forward_width is not None
-        and backward_width is not None
-        and forward_width != backward_width
-    ):
-        raise ValueError(
-            f'merge_mode="{merge_mode}" combines the forward and backward outputs element by element, '
-            "so they must have the same last dimension. "
-            f"Received: forward width {forward_width}, backward width {backward_width}. "
-            'Use merge_mode="concat" or None, or give both layers the same number of units.'
-        )
+    if merge_mode in ELEMENTWISE_MODES:
+        errors.require_equal_widths(forward_width, backward_width, merge_mode)
     return forward_width
 
 

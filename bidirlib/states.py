@@ -1,5 +1,8 @@
 """A bidirectional layer's states: how many each direction has, and which of `initial_state` goes where."""
 
+from bidirlib import errors
+
+
 
 def state_count(layer):
     """How many state tensors `layer` takes and returns, or None when it does not say.
@@ -22,11 +25,41 @@ def state_count(layer):
     return None
 
 
+def state_counts(forward_layer, backward_layer):
+    """`(forward count, backward count)`: how many states each direction takes (`state_count`; None: unknown)."""
+    return state_count(forward_layer), state_count(backward_layer)
+
+
+def check_initial_state(initial_state, forward_layer, backward_layer):
+    """Raise a `ValueError` unless `initial_state` (None, or a flat list) holds each direction's states.
+
+    The count follows each direction's state count (so an LSTM paired with a GRU takes 2 + 1), or an even
+    count where a layer does not say; states for a layer whose `call` takes none are refused.
+    """
+    if initial_state is None:
+        return
+    takes = (call_takes(forward_layer, "initial_state"), call_takes(backward_layer, "initial_state"))
+    errors.require_initial_state(
+        initial_state, forward_layer, backward_layer, state_counts(forward_layer, backward_layer), takes
+    )
+
+
+def split_at(initial_state, counts):
+    """`initial_state` (a checked flat list) as `(forward_states, backward_states)`, split after the forward
+    layer's count (`counts[0]`), or in halves where the counts are not known; `(None, None)` for None."""
+    if initial_state is None:
+        return None, None
+    split = counts[0] if None not in counts else len(initial_state) // 2
+    return list(initial_state[:split]), list(initial_state[split:])
+
+
 def split_initial_state(initial_state, forward_layer, backward_layer):
     """Split a flat `initial_state` list into the forward layer's states and the backward layer's.
 
     The split follows each direction's state count (so an LSTM paired with a GRU splits 2 + 1), and falls back
-    to halves when a layer does not say how many states it has.
+    to halves when a layer does not say how many states it has. The wrapper checks `initial_state` when it is
+    called (`check_initial_state`) and splits it once, as its call plan is made (`split_at`); this function
+    does both, for use outside the wrapper.
 
     Args:
         initial_state: None, or a list or tuple of tensors: the forward layer's states, then the backward's.
@@ -48,84 +81,24 @@ def split_initial_state(initial_state, forward_layer, backward_layer):
     >>> len(forward_states), len(backward_states)
     (2, 1)
     """
-    if initial_state is None:
-        return None, None
-    n_forward = state_count(forward_layer)
-    n_backward = state_count(backward_layer)
-    if not isinstance(initial_state, (list, tuple)):
-        expected = (
-            f"{n_forward + n_backward} tensors ({n_forward} for the forward layer, then {n_backward} "
-            "for the backward layer)"
-            if n_forward is not None and n_backward is not None
-            else "an even number of tensors (the forward layer's states, then the backward layer's)"
-        )
-        raise ValueError(
-            f"`initial_state` must be a list of {expected}. "
-            f"Received: a single {type(initial_state).__name__} of shape {tuple(initial_state.shape)}."
-            if hasattr(initial_state, "shape")
-            else f"`initial_state` must be a list of {expected}. Received: {initial_state!r}."
-        )
-    count = len(initial_state)
-    if n_forward is not None and n_backward is not None:
-        if count != n_forward + n_backward:
-            raise ValueError(
-                f"`initial_state` must hold {n_forward + n_backward} tensors: {n_forward} for the forward "
-                f"layer ({forward_layer.name}), then {n_backward} for the backward layer "
-                f"({backward_layer.name}). Received: {count} tensors."
-            )
-        split = n_forward
-    else:
-        if count % 2:
-            raise ValueError(
-                "`initial_state` must hold an even number of tensors: the first half goes to the forward "
-                f"layer, the second half to the backward layer. Received: {count} tensors."
-            )
-        split = count // 2
-    for layer, part in ((forward_layer, initial_state[:split]), (backward_layer, initial_state[split:])):
-        if part and not call_takes(layer, "initial_state"):
-            raise ValueError(
-                f"`initial_state` was given, but {layer.name} ({layer.__class__.__name__}) does not "
-                "take an `initial_state` argument in its call()."
-            )
-    for index, state in enumerate(initial_state):
-        # A stacked RNN takes one entry per cell, itself a list of that cell's states: check the leaves.
-        leaves = list(state) if isinstance(state, (list, tuple)) else [state]
-        for leaf in leaves:
-            if leaf is None or not (hasattr(leaf, "shape") or isinstance(leaf, (list, tuple))):
-                raise ValueError(
-                    f"`initial_state[{index}]` must be a tensor of shape (batch, units). "
-                    f"Received: {leaf!r} of type {type(leaf).__name__}."
-                )
-    return list(initial_state[:split]), list(initial_state[split:])
+    check_initial_state(initial_state, forward_layer, backward_layer)
+    return split_at(initial_state, state_counts(forward_layer, backward_layer))
 
 
-def require_state_shapes(forward_state, backward_state, forward_layer, backward_layer, batch):
-    """Raise a `ValueError` unless each initial state is `(batch, size)` for its layer's state size.
+def check_state_shapes(initial_state, forward_layer, backward_layer, batch):
+    """Raise a `ValueError` unless each state of a checked `initial_state` is `(batch, size)` for its layer.
 
     Sizes that a layer does not state as integers, and a batch that is not known yet, are not checked.
     """
+    forward_state, backward_state = split_at(initial_state, state_counts(forward_layer, backward_layer))
     index = 0
     for layer, states in ((forward_layer, forward_state), (backward_layer, backward_state)):
         sizes = getattr(layer, "state_size", None)
         sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
         for position, state in enumerate(states or ()):
-            if isinstance(state, (list, tuple)):  # one stacked cell's own states: their sizes are the cell's
-                index += 1
-                continue
-            size = sizes[position] if position < len(sizes) else None
-            shape = tuple(state.shape)
-            expected_batch = batch if batch is not None else (shape[0] if shape else None)
-            wrong_rank = isinstance(size, int) and len(shape) != 2
-            wrong_size = isinstance(size, int) and len(shape) == 2 and shape[1] is not None and shape[1] != size
-            wrong_batch = (
-                batch is not None and len(shape) >= 1 and shape[0] is not None and int(shape[0]) != int(batch)
-            )
-            if wrong_rank or wrong_size or wrong_batch:
-                raise ValueError(
-                    f"`initial_state[{index}]` is state {position} of {layer.name} and must have shape "
-                    f"({expected_batch}, {size}): the batch of `sequences`, then the state's size. "
-                    f"Received: a tensor of shape {shape}."
-                )
+            if not isinstance(state, (list, tuple)):  # a stacked cell's own states: their sizes are the cell's
+                size = sizes[position] if position < len(sizes) else None
+                errors.require_state_shape(index, position, layer, size, tuple(state.shape), batch)
             index += 1
 
 

@@ -45,19 +45,18 @@ DIRECTION_PARALLEL_CALLS = []
 if DIRECTION_MESH:
     if keras.backend.backend() != "jax":
         raise RuntimeError("BIDIRLIB_TEST_DIRECTION_MESH=1 needs KERAS_BACKEND=jax")
-    from bidirlib.fused import dispatch
+    import bidirlib
 
     _mesh = keras.distribution.DeviceMesh((1, 2), ["batch", "direction"], keras.distribution.list_devices()[:2])
     keras.distribution.set_distribution(
         keras.distribution.ModelParallel(layout_map=keras.distribution.LayoutMap(_mesh), batch_dim_name="batch")
     )
-    _run = dispatch.direction_parallel_outputs
 
-    def _counted(call):
-        DIRECTION_PARALLEL_CALLS.append(type(call.forward_layer).__name__)
-        return _run(call)
+    def _count(plan, path):
+        if path == "direction_parallel":
+            DIRECTION_PARALLEL_CALLS.append(type(plan.forward).__name__)
 
-    dispatch.direction_parallel_outputs = _counted
+    bidirlib.fused.add_dispatch_observer(_count)
 
 
 @pytest.fixture(autouse=True)

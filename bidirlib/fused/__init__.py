@@ -1,29 +1,28 @@
 """Fused paths: running both directions of a bidirectional LSTM or GRU together, and deciding when.
 
-- `rules`: every eligibility rule, once, in one table (read by all below);
-- `dispatch`: the one dispatch, which tries direction parallelism (where a mesh asks for it), Keras's fused
-  kernel, then bidirlib's CPU fast path, and says which path ran or why none did;
+- `settings`: the one setting, `fused_path` (and the environment variable `BIDIRLIB_FUSED_PATH`), each one of
+  `FUSED_PATH_MODES`;
+- `rules`: every eligibility rule, in one list (the gates several paths share here, each kernel's own in its
+  module);
+- `registry`: the kernels, each declared in its own module, and the observers of the dispatch;
+- `dispatch`: the one dispatch, which tries the registered kernels stage by stage and says which path ran or
+  why none did;
 - `cudnn`: a report on whether one layer's settings allow cuDNN;
-- one module per kernel: `keras_kernel` (Keras's own, cuDNN on a GPU), `torch_kernel` (PyTorch's),
-  `tf_block_lstm` (TensorFlow's BlockLSTM) and `stacked` (both directions in one loop, any backend);
-- `direction_parallel`: the two layers on two devices at once (JAX, given a mesh with a "direction" axis).
+- one module per kernel: `direction_parallel` (the two layers on two devices at once, on JAX), `keras_kernel`
+  (Keras's own, cuDNN on a GPU), `torch_kernel` (PyTorch's), `tf_block_lstm` (TensorFlow's BlockLSTM) and
+  `stacked` (both directions in one loop, any backend).
 
-The setting has one name everywhere: `Bidirectional(..., fused_path=...)`, the layer's `fused_path` attribute,
-and the environment variable `BIDIRLIB_FUSED_PATH`, each one of `FUSED_PATH_MODES`.
+The names below are the public surface; the modules' other names serve the wrapper.
 """
 
 from bidirlib.fused.cudnn import CudnnEligibility, cudnn_eligibility
-from bidirlib.fused.direction_parallel import DIRECTION_AXIS, find_direction_mesh, run_direction_parallel
-from bidirlib.fused.dispatch import FusedCall, FusedOutcome, choose_fast_path, run_fast_path, run_fused
-from bidirlib.fused.rules import (
-    BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS,
-    BLOCK_LSTM_MAX_WEIGHTS,
-    ENVIRONMENT_VARIABLE,
-    FUSED_PATH_MODES,
-    environment_setting,
-    step_multiply_adds,
-)
+from bidirlib.fused.direction_parallel import DIRECTION_AXIS, find_direction_mesh
+from bidirlib.fused.dispatch import fast_path_for
+from bidirlib.fused.registry import Kernel, find, kernels
+from bidirlib.fused.registry import add_observer as add_dispatch_observer
+from bidirlib.fused.settings import ENVIRONMENT_VARIABLE, FUSED_PATH_MODES, environment_setting
 from bidirlib.fused.stacked import stacked_loop
+from bidirlib.fused.tf_block_lstm import BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS, BLOCK_LSTM_MAX_WEIGHTS, step_multiply_adds
 
 __all__ = [
     "BLOCK_LSTM_MAX_STEP_MULTIPLY_ADDS",
@@ -32,15 +31,14 @@ __all__ = [
     "DIRECTION_AXIS",
     "ENVIRONMENT_VARIABLE",
     "FUSED_PATH_MODES",
-    "FusedCall",
-    "FusedOutcome",
-    "choose_fast_path",
+    "Kernel",
+    "add_dispatch_observer",
     "cudnn_eligibility",
     "environment_setting",
+    "fast_path_for",
+    "find",
     "find_direction_mesh",
-    "run_fast_path",
-    "run_direction_parallel",
-    "run_fused",
+    "kernels",
     "stacked_loop",
     "step_multiply_adds",
 ]

@@ -3,6 +3,7 @@
 import dataclasses
 
 from bidirlib.fused import rules
+from bidirlib.plan import plan_of_layer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +27,8 @@ def cudnn_eligibility(layer):
     bias, a rolled loop (`unroll=False`), no recurrent dropout, and for GRU `reset_after=True`. Any other choice
     makes Keras fall back to its generic loop, silently and much slower on a GPU. This checks the settings
     only: a GPU must also be present, and on TensorFlow a mask must be right-padded. The conditions are rules of
-    the one table in `bidirlib.fused.rules` (gate `CUDNN`), which the wrapper's own dispatch reads too.
+    the one list in `bidirlib.fused.rules` (the gates of `rules.CUDNN_REPORT`), which the wrapper's own dispatch
+    reads too.
 
     Args:
         layer: a `keras.layers.LSTM` or `keras.layers.GRU` (anything else is reported as not eligible).
@@ -41,5 +43,5 @@ def cudnn_eligibility(layer):
     >>> print(cudnn_eligibility(keras.layers.LSTM(10, activation="relu", go_backwards=True, name="relu_lstm")))
     relu_lstm: no cuDNN kernel, because activation is relu, cuDNN needs tanh.
     """
-    reasons = rules.failures(rules.CUDNN, rules.Facts(layers=(layer,)))
+    reasons = rules.failures(plan_of_layer(layer), rules.CUDNN_REPORT, rules.CUDNN_TITLE)
     return CudnnEligibility(layer.name, not reasons, tuple(reasons))

@@ -17,29 +17,12 @@ running one direction on each device. Without such a mesh, nothing here runs.
 import keras
 from keras import ops
 
+from bidirlib.fused import rules
+from bidirlib.fused.registry import Kernel
 from bidirlib.states import call_takes
 
 #: The mesh axis the two directions are split over.
 DIRECTION_AXIS = "direction"
-
-
-def require_direction_mesh(mesh, argument="direction_mesh"):
-    """Return `mesh` if it is None or a `keras.distribution.DeviceMesh` with a `"direction"` axis of size 2,
-    else raise a `ValueError` (or a `TypeError`) naming `argument`."""
-    if mesh is None:
-        return None
-    if not isinstance(mesh, keras.distribution.DeviceMesh):
-        raise TypeError(
-            f"`{argument}` must be a keras.distribution.DeviceMesh or None. Received: {argument}={mesh!r} "
-            f"of type {type(mesh).__name__}."
-        )
-    names = tuple(mesh.axis_names)
-    if DIRECTION_AXIS not in names or mesh.shape[names.index(DIRECTION_AXIS)] != 2:
-        raise ValueError(
-            f"`{argument}` must have an axis named {DIRECTION_AXIS!r} of size 2, one device a direction. "
-            f"Received a mesh of shape {tuple(mesh.shape)} and axes {names}."
-        )
-    return mesh
 
 
 def find_direction_mesh(layer_mesh=None):
@@ -148,3 +131,63 @@ def run_direction_parallel(
     forward_states = [state[0] for state in outputs[1:]]
     backward_states = [state[1] for state in outputs[1:]]
     return y_forward, y_backward, forward_states, backward_states
+
+
+def run_plan(plan):
+    """Run a call's plan with one layer on each device of its direction mesh (see `run_direction_parallel`)."""
+    states = [list(plan.forward_state or []), list(plan.backward_state or [])]
+    return run_direction_parallel(
+        plan.forward,
+        plan.backward,
+        ops.convert_to_tensor(plan.sequences),
+        states,
+        plan.mesh,
+        plan.batch_axis,
+        training=plan.training,
+        return_sequences=plan.return_sequences,
+    )
+
+
+@rules.rule(rules.DIRECTION_PARALLEL, decisive=True)
+def _direction_mesh_given(plan, title):
+    if plan.mesh is None:
+        return "no device mesh with a 'direction' axis is given or set"
+    return None
+
+
+@rules.rule(rules.DIRECTION_PARALLEL)
+def _direction_parallel_on_jax(plan, title):
+    if plan.backend != "jax":
+        return f"the directions are split over devices on JAX only, not on {plan.backend}"
+    return None
+
+
+@rules.rule(rules.DIRECTION_PARALLEL, decisive=True)
+def _direction_pair_is_rnn(plan, title):
+    # Each device runs its layer's own code; an RNN layer's outputs and states have known shapes.
+    for layer in plan.layers:
+        if not isinstance(layer, keras.layers.RNN):
+            return f"the directions are split over devices for RNN layers, and one is a {type(layer).__name__}"
+    return None
+
+
+@rules.rule(rules.DIRECTION_PARALLEL)
+def _direction_outputs_alike(plan, title):
+    # The two devices' results are stacked on one axis: they must have the same shapes.
+    shapes = [layer.compute_output_shape(tuple(plan.sequences.shape)) for layer in plan.layers]
+    if shapes[0] != shapes[1]:
+        return "the two directions' outputs differ in shape, and cannot be stacked over the two devices"
+    return None
+
+
+KERNELS = (
+    Kernel(
+        "direction_parallel",
+        "direction parallelism",
+        "devices",
+        ("rnn",),
+        (),
+        (rules.DIRECTION_PARALLEL,),
+        run_plan,
+    ),
+)

@@ -1,6 +1,13 @@
 """Keras's own fused two-direction kernel (cuDNN, on a GPU), called as `keras.layers.Bidirectional` calls it."""
 
+from keras import ops
+
 from bidirlib import keras_internals
+from bidirlib.fused import rules
+from bidirlib.fused.registry import Kernel
+
+#: This kernel's own gate in the rules.
+KERAS_KERNEL = "keras_kernel"
 
 
 class KernelUnavailable(Exception):
@@ -54,3 +61,31 @@ def run_keras_kernel(kind, forward_layer, backward_layer, sequences, states, ret
         # The fused kernels already return the backward sequence in forward time order.
         return forward_sequence, backward_sequence, forward_states, backward_states
     return forward_last, backward_last, forward_states, backward_states
+
+
+def run_plan(plan):
+    """Run Keras's fused kernel over a call's plan (see `run_keras_kernel`)."""
+    sequences = ops.convert_to_tensor(plan.sequences)
+    states = plan.kernel_states(sequences.dtype, cast=False)
+    return run_keras_kernel(plan.kind, plan.forward, plan.backward, sequences, states, plan.return_sequences)
+
+
+@rules.rule(KERAS_KERNEL)
+def _keras_has_the_kernel(plan, title):
+    if keras_internals.fused_bidirectional_kernel("lstm") is None:
+        return "this Keras version has no fused bidirectional kernels"
+    return None
+
+
+@rules.rule(KERAS_KERNEL)
+def _no_dropout(plan, title):
+    # Keras's wrapper tries its fused kernel only without any dropout.
+    if any(c.dropout or c.recurrent_dropout for c in plan.cells):
+        return "dropout is set"
+    return None
+
+
+_GATES = (rules.CUDNN_SETTINGS, rules.GRU_RESETS_AFTER, KERAS_KERNEL)
+KERNELS = tuple(
+    Kernel(f"fused_{kind}", "Keras's fused kernel", "keras", (kind,), (), _GATES, run_plan) for kind in ("lstm", "gru")
+)

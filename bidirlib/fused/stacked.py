@@ -8,12 +8,17 @@ directions. The numbers are those of the two separate layers, to rounding.
 
 This halves the number of operations per step, not the arithmetic. It pays where each operation has a fixed
 cost that dwarfs its arithmetic, as in PyTorch's eager mode, where every operation (and its gradient) goes
-through Python; `bidirlib.fused.dispatch` decides where it runs.
+through Python; its rules below say where the "auto" setting runs it.
 """
 
 from keras import ops
 
+from bidirlib.fused import rules
+from bidirlib.fused.registry import Kernel
 from bidirlib.keras_internals import recurrent_loop
+
+#: This kernel's own gate in the rules.
+STACKED = "stacked"
 
 
 def stacked_loop(kind, forward_cell, backward_cell, sequences, states, return_sequences=True, unroll=False):
@@ -140,3 +145,36 @@ def gru_step(recurrent, recurrent_bias, activation, recurrent_activation, reset_
         return h, [h]
 
     return step
+
+
+def run_plan(plan):
+    """Run the stacked loop over a call's plan (see `stacked_loop`)."""
+    sequences, states = plan.kernel_inputs()
+    cells = plan.cells
+    return stacked_loop(plan.kind, cells[0], cells[-1], sequences, states, plan.return_sequences, unroll=plan.forward.unroll)
+
+
+@rules.rule(STACKED)
+def _stacked_pays(plan, title):
+    # The stacked loop halves the operations per step; that pays in PyTorch's eager mode while gradients are
+    # recorded, and nowhere else it was measured.
+    import torch
+
+    if not torch.is_grad_enabled():
+        return "on PyTorch without gradients, the stacked loop measured no faster than two loops at larger sizes"
+    return None
+
+
+KERNELS = tuple(
+    Kernel(
+        f"stacked_{kind}",
+        "the stacked loop",
+        "fast",
+        (kind,),
+        ("torch",),
+        (rules.NOT_UNDER_TORCH_COMPILE, STACKED),
+        run_plan,
+        forced_by="stacked",
+    )
+    for kind in ("lstm", "gru")
+)

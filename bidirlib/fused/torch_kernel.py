@@ -7,6 +7,12 @@ maps them, per call, so the numbers are those of the two Keras layers.
 
 from keras import ops
 
+from bidirlib.fused import rules
+from bidirlib.fused.registry import Kernel
+
+#: This kernel's own gate in the rules.
+TORCH_KERNEL = "torch_kernel"
+
 
 def run_torch_kernel(kind, fc, bc, sequences, states, return_sequences):
     """Both directions through PyTorch's bidirectional kernel (`torch.lstm`/`torch.gru`, as `nn.LSTM` calls it).
@@ -59,3 +65,23 @@ def run_torch_kernel(kind, fc, bc, sequences, states, return_sequences):
     # (batch, time, 2 * units): forward half first; PyTorch returns the backward half in input order.
     units = fc.units
     return outputs[..., :units], outputs[..., units:], states_f, states_b
+
+
+def run_plan(plan):
+    """Run PyTorch's kernel over a call's plan (see `run_torch_kernel`)."""
+    sequences, states = plan.kernel_inputs()
+    return run_torch_kernel(plan.kind, plan.cells[0], plan.cells[-1], sequences, states, plan.return_sequences)
+
+
+@rules.rule(TORCH_KERNEL)
+def _torch_dtype(plan, title):
+    dtype = str(plan.forward.cell.compute_dtype)
+    if dtype not in ("float32", "float64"):
+        return f"PyTorch's kernel is used for float32 and float64 only, not {dtype}"
+    return None
+
+
+_GATES = (rules.STANDARD_ACTIVATIONS, rules.GRU_RESETS_AFTER, rules.NOT_UNDER_TORCH_COMPILE, TORCH_KERNEL)
+KERNELS = tuple(
+    Kernel(f"torch_{kind}", "PyTorch's kernel", "fast", (kind,), ("torch",), _GATES, run_plan) for kind in ("lstm", "gru")
+)

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from bidirlib import errors
+
 from bidirlib.layers.sequence_layer import SequenceLayer
 
 
@@ -57,8 +59,7 @@ class CausalConv1D(SequenceLayer):
     ):
         super().__init__(go_backwards, return_sequences, return_state, **kwargs)
         for name, value in (("filters", filters), ("kernel_size", kernel_size), ("dilation_rate", dilation_rate)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}.")
+            errors.require_positive_integer(name, value)
         self.filters = filters
         self.output_size = filters
         self.kernel_size = kernel_size

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from bidirlib import errors
+
 
 @keras.saving.register_keras_serializable(package="bidirlib")
 class MinGRUCell(keras.layers.Layer):
@@ -43,8 +45,7 @@ class MinGRUCell(keras.layers.Layer):
 
     def __init__(self, units, kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or units < 1:
-            raise ValueError(f"`units` must be a positive integer. Received: units={units!r}.")
+        errors.require_positive_integer("units", units)
         self.units = units
         self.state_size = units
         self.output_size = units

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from bidirlib import errors
+
 from bidirlib.layers.sequence_layer import SequenceLayer
 
 
@@ -18,6 +20,15 @@ def prefix_affine_scan(a, b):
     With a static number of steps T this is a parallel (Hillis-Steele) scan: ceil(log2 T) rounds, each
     composing every step with the one `shift` steps before it, on whole tensors. With an unknown T it falls
     back to a step-by-step `keras.ops.scan`, which gives the same numbers more slowly.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> from bidirlib.layers import prefix_affine_scan
+    >>> a, b = np.full((1, 3, 1), 0.5, "float32"), np.ones((1, 3, 1), "float32")  # h_t = h_{t-1} / 2 + 1
+    >>> big_a, big_b = (keras.ops.convert_to_numpy(v).ravel().tolist() for v in prefix_affine_scan(a, b))
+    >>> big_a, big_b
+    ([0.5, 0.25, 0.125], [1.0, 1.5, 1.75])
     """
     steps = a.shape[1]
     if steps is None:
@@ -94,8 +105,7 @@ class ParallelMinGRU(SequenceLayer):
         **kwargs,
     ):
         super().__init__(go_backwards, return_sequences, return_state, **kwargs)
-        if not isinstance(units, int) or units < 1:
-            raise ValueError(f"`units` must be a positive integer. Received: units={units!r}.")
+        errors.require_positive_integer("units", units)
         self.units = units
         self.output_size = units
         self.state_size = units

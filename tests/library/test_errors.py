@@ -21,6 +21,7 @@ import subprocess
 import sys
 
 import keras
+from keras import ops
 import numpy as np
 import pytest
 
@@ -91,6 +92,33 @@ class NoDirection(keras.layers.Layer):
     return_state = False
 
 
+class FlatOnly(UnregisteredSequenceLayer):
+    """Has the RNN attributes, but its input_spec takes (batch, features) only: it cannot read sequences."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.input_spec = keras.InputSpec(ndim=2)
+
+
+class FirstStepLast(UnregisteredSequenceLayer):
+    """Without return_sequences it returns its first step, where the wrapper expects its last."""
+
+    def call(self, sequences):
+        if self.go_backwards:
+            sequences = ops.flip(sequences, axis=1)
+        steps = ops.arange(1, ops.shape(sequences)[1] + 1, dtype=sequences.dtype)[None, :, None]
+        means = self.dense(ops.cumsum(sequences, axis=1) / steps)
+        output = means if self.return_sequences else means[:, 0]
+        return (output, means[:, -1]) if self.return_state else output
+
+
+def built_backward_lstm(features):
+    """A backward LSTM built (and so given weights) on inputs of `features` features."""
+    layer = lstm(go_backwards=True, return_sequences=True)
+    layer(np.zeros((BATCH, STEPS, features), "float32"))
+    return layer
+
+
 def construct(**kwargs):
     return lambda: Bidirectional(**{"layer": lstm(), **kwargs})
 
@@ -156,6 +184,13 @@ CASES = [
              ValueError, rf"(?s)same `{attribute}`.*layer.{attribute}=False, backward_layer.{attribute}=True")
         for attribute in ("return_sequences", "return_state", "stateful")
     ],
+    Case("backward-built-on-other-features",
+         lambda: Bidirectional(lstm(return_sequences=True), backward_layer=built_backward_lstm(FEATURES + 2))(GOOD),
+         ValueError, r"(?s)`backward_layer`.*built for inputs of 5 features.*`sequences` has 3"),
+    Case("layer-takes-flat-inputs-only", lambda: Bidirectional(FlatOnly()), ValueError,
+         r"(?s)`layer`.*at most 2 axes"),
+    Case("layer-last-output-not-its-last-step", lambda: Bidirectional(FirstStepLast()), ValueError,
+         r"(?s)`layer`.*not the last step"),
     # ------------------------------------------------------------ the order of the checks follows Keras
     Case("order-layer-before-merge-mode", lambda: Bidirectional(None, merge_mode="bad"), ValueError, r"`layer`"),
     Case("order-merge-mode-before-backward-layer", construct(merge_mode="bad", backward_layer=lstm()), ValueError,
@@ -380,7 +415,6 @@ FAILING = {
     "from-config-not-dict": {"*": "TypeError: string indices must be integers (Keras reads the config first)"},
     "sequences-strings": {"*": "a backend cast error (UnimplementedError / 'Invalid dtype: str32')"},
     "initial-state-strings": {"*": "a backend cast error"},
-    "initial-state-symbolic-width": {"*": "no error on symbolic inputs: their widths are checked when call runs"},
 }
 
 

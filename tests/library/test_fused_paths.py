@@ -13,7 +13,7 @@ import pytest
 from helpers.parity import ATOL, assert_same_outputs, copy_weights, make_mask, make_pair, random_sequences, to_numpy
 
 import bidirlib
-from bidirlib.fused import ENVIRONMENT_VARIABLE, FusedCall, choose_fast_path
+from bidirlib.fused import ENVIRONMENT_VARIABLE, fast_path_for, rules
 
 MERGE_MODES = ["concat", "sum", "mul", "ave", None]
 BACKEND = keras.backend.backend()
@@ -26,14 +26,36 @@ def mode(request, monkeypatch):
 
 
 def expected_path(mode, kind, standard=True):
-    """The path bidirlib takes on this backend's CPU for a plain pair (what bidirlib.fused.dispatch promises)."""
+    """The path bidirlib takes on this backend's CPU for a plain pair, as the kernel registry says: the forced
+    kernel under "stacked", else the first fast kernel registered for this backend and kind (one that needs the
+    standard activations only for a `standard` pair)."""
+    fast = bidirlib.fused.kernels("fast")
     if mode == "stacked":
-        return f"stacked_{kind}"
-    if BACKEND == "torch":
-        return f"torch_{kind}" if standard else f"stacked_{kind}"
-    if BACKEND == "tensorflow" and kind == "lstm" and standard:
-        return "tf_block_lstm"
+        return next(kernel.name for kernel in fast if kernel.forced_by == "stacked" and kind in kernel.kinds)
+    for kernel in fast:
+        if kernel.runs(kind, BACKEND) and (standard or rules.STANDARD_ACTIVATIONS not in kernel.gates):
+            return kernel.name
     return "separate"
+
+
+def test_the_registry_holds_the_measured_choices():
+    """What "auto" runs on each backend's CPU, as measured (bidirlib.fused.dispatch's docstring): pinned here once."""
+    tried = {
+        (backend, kind): [kernel.name for kernel in bidirlib.fused.kernels("fast") if kernel.runs(kind, backend)]
+        for backend in ("tensorflow", "jax", "torch")
+        for kind in ("lstm", "gru")
+    }
+    assert tried == {
+        ("tensorflow", "lstm"): ["tf_block_lstm"],
+        ("tensorflow", "gru"): [],
+        ("jax", "lstm"): [],
+        ("jax", "gru"): [],
+        ("torch", "lstm"): ["torch_lstm", "stacked_lstm"],
+        ("torch", "gru"): ["torch_gru", "stacked_gru"],
+    }
+    names = [kernel.name for kernel in bidirlib.fused.kernels()]
+    assert names[0] == "direction_parallel" and names[1:3] == ["fused_lstm", "fused_gru"]
+    assert len(names) == len(set(names))
 
 
 def make_layer(kind, **kwargs):
@@ -355,11 +377,11 @@ def test_fit_and_predict_with_unknown_batch_and_time(kind, mode):
         np.testing.assert_allclose(fast, separate, atol=ATOL)
 
 
-def test_choose_fast_path_on_this_backend(mode):
+def test_fast_path_for_on_this_backend(mode):
     forward = make_layer("lstm")
     backward = make_layer("lstm", go_backwards=True, name="backward")
     x = random_sequences()
-    name, reason = choose_fast_path(FusedCall(forward, backward, x))
+    name, reason = fast_path_for(forward, backward, x)
     path = expected_path(mode, "lstm")
     if path == "separate":
         assert name is None and reason
@@ -427,7 +449,7 @@ def test_block_lstm_is_used_for_float32_only(monkeypatch):
     monkeypatch.setenv(ENVIRONMENT_VARIABLE, "auto")
     forward = make_layer("lstm", dtype="float64")
     backward = make_layer("lstm", dtype="float64", go_backwards=True, name="backward")
-    name, reason = choose_fast_path(FusedCall(forward, backward, random_sequences().astype("float64")))
+    name, reason = fast_path_for(forward, backward, random_sequences().astype("float64"))
     assert name is None and "float32 only" in reason
 
 
@@ -441,7 +463,7 @@ def test_block_lstm_is_picked_by_the_work_of_a_step(batch, features, units, pick
     forward = make_layer("lstm", units=units)
     backward = make_layer("lstm", units=units, go_backwards=True, name="backward")
     x = np.zeros((batch, 5, features), "float32")
-    name, reason = choose_fast_path(FusedCall(forward, backward, x))
+    name, reason = fast_path_for(forward, backward, x)
     if picked:
         assert (name, reason) == ("tf_block_lstm", None)
     else:

@@ -124,6 +124,34 @@ def test_swapped_pair_keeps_the_unmasked_steps():
         assert np.all(np.abs(output[0, :-1]).sum(axis=-1) > 0)
 
 
+@pytest.mark.parametrize("merge_mode", ["concat", None])
+def test_a_swapped_pairs_mask_follows_its_outputs(merge_mode):
+    """Keras defect 19: a swapped pair returns its steps last input step first, as Keras's wrapper does; the mask
+    it passes on is in that order too (Keras's is in input order), so the next layer skips exactly the padded steps."""
+    mask = MASKS["leading"]
+    x = sequences_for(mask)
+    ours = pair(bidirlib.Bidirectional, keras.layers.GRU, swapped=True, merge_mode=merge_mode)
+    outputs = ours(x, mask=mask)
+    masks = ours.compute_mask(x, mask)
+    outputs = outputs if merge_mode is None else (outputs,)
+    masks = masks if merge_mode is None else (masks,)
+    for output, output_mask in zip(outputs, masks):
+        output_mask = keras.ops.convert_to_numpy(output_mask)
+        np.testing.assert_array_equal(output_mask, mask[:, ::-1])
+        # Masked steps are the zero outputs; the pooled output averages the others only.
+        output = keras.ops.convert_to_numpy(output)
+        assert np.all(output[~output_mask] == 0) and np.all(np.abs(output[output_mask]).sum(-1) > 0)
+        pooled = keras.ops.convert_to_numpy(keras.layers.GlobalAveragePooling1D()(output, mask=output_mask))
+        expected = output.sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(pooled, expected, atol=ATOL)
+
+
+def test_a_plain_pairs_mask_is_its_input_mask():
+    mask = MASKS["leading"]
+    ours = pair(bidirlib.Bidirectional, keras.layers.GRU, swapped=False, merge_mode="concat")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours.compute_mask(sequences_for(mask), mask)), mask)
+
+
 @pytest.mark.parametrize("setting", ["global_policy", "layer_dtype"])
 @pytest.mark.parametrize("mask_name", ["asymmetric_5_steps", "leading"])
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])

@@ -175,3 +175,86 @@ def test_keras_and_tensorflow_internals_are_imported_in_one_module():
     assert importers <= {"bidirlib/keras_internals.py"}, (
         f"only bidirlib/keras_internals.py may import {' or '.join(internals)}; these do: {sorted(importers)}"
     )
+
+
+def module_name(path):
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_graph():
+    """bidirlib's modules and, for each, the bidirlib modules it imports when it is imported (not in functions).
+
+    `from a.b import c` counts as importing `a.b.c` when that is a module, else `a.b`. The package a module sits in
+    is left out: Python runs a package's `__init__` first whatever the module imports.
+    """
+    modules = {module_name(path): path for path in library_modules()}
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported, _, in_function in imports(path):
+            if in_function or not names_package(imported, ("bidirlib",)):
+                continue
+            while imported not in modules:
+                imported = imported.rpartition(".")[0]
+            if imported and not name.startswith(imported + ".") and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def test_bidirlib_has_no_import_cycle():
+    graph = module_graph()
+    state, cycles = {}, []
+
+    def visit(name, trail):  # depth-first; a module met again on the current trail closes a cycle
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            if state.get(target) == "open":
+                cycles.append(trail[trail.index(target):] + [target])
+            elif target not in state:
+                visit(target, trail + [target])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def test_the_errors_module_imports_nothing_from_bidirlib():
+    # Every module may raise through bidirlib.errors, the checker included: it can import none of them.
+    assert module_graph()["bidirlib.errors"] == set()
+
+
+def public_objects():
+    """The objects of bidirlib's public surface: `__all__` of bidirlib, bidirlib.fused and bidirlib.layers."""
+    import bidirlib
+
+    found = {}
+    for namespace in (bidirlib, bidirlib.fused, bidirlib.layers):
+        for name in namespace.__all__:
+            found[f"{namespace.__name__}.{name}"] = getattr(namespace, name)
+    return found
+
+
+def test_the_api_page_documents_the_public_surface_only():
+    """api.md documents bidirlib's public names (as their own modules define them), and every one of them."""
+    public = public_objects()
+    documented = set()
+    for kind, target, members in re.findall(
+        r"^\.\. auto(module|function|class|data):: (bidirlib[\w.]*)\n((?:   :\w[^\n]*\n)*)", (ROOT / "api.md").read_text(), re.M
+    ):
+        module, _, attribute = target.rpartition(".")
+        names = [target] if kind != "module" else []
+        listed = re.search(r":members: (.*)", members)
+        if kind == "module" and listed:
+            names += [f"{target}.{member.strip()}" for member in listed.group(1).split(",")]
+        for name in names:
+            owner, _, attribute = name.rpartition(".")
+            obj = getattr(importlib.import_module(owner), attribute)
+            assert any(obj is value for value in public.values()), f"api.md documents {name}, which is not public"
+            documented.update(key for key, value in public.items() if value is obj)
+    documented.update(re.findall(r"^\.\. py:data:: (bidirlib[\w.]*)", (ROOT / "api.md").read_text(), re.M))
+    undocumented = sorted(set(public) - documented - {"bidirlib.__version__", "bidirlib.fused", "bidirlib.layers"})
+    assert not undocumented, f"public but not on the API page: {undocumented}"
