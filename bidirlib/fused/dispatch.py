@@ -75,6 +75,7 @@ def _dispatch(plan):
     # 0. The two layers on two devices, where a direction mesh is given or set.
     direction_reason = None
     if plan.mesh is not None:
+        # Asked for by the mesh: tried on every backend, so that the rules say why where it cannot run.
         for kernel in registry.kernels("devices"):
             direction_reason = rules.first_failure(plan, kernel.gates, kernel.title)
             if direction_reason is None:
