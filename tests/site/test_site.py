@@ -114,7 +114,17 @@ def jupyter_book_command():
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
-    """Builds the book once per session, warnings as errors, into a temporary folder."""
+    """Builds the book once per session, warnings as errors, into a temporary folder.
+
+    With `BOOK_BUILT_SITE` set to a folder of HTML, reads that build instead: CI sets it to what the README's
+    site command (the same `jupyter-book build -W -n --keep-going`) built from this checkout minutes before, so
+    the book is not built twice.
+    """
+    built = os.environ.get("BOOK_BUILT_SITE")
+    if built:
+        html_dir = pathlib.Path(built).resolve()
+        assert (html_dir / "index.html").is_file(), f"BOOK_BUILT_SITE={built} holds no built site"
+        return html_dir
     out = tmp_path_factory.mktemp("book")
     # The build picks its own Keras backend (_ext/keras_backend.py, `keras_backend` in
     # _config.yml), as a reader's plain `jupyter-book build` does.
