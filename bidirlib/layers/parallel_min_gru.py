@@ -23,9 +23,10 @@ def prefix_affine_scan(a, b):
 
     Example:
 
-    >>> import numpy as np, keras
+    >>> import keras
     >>> from bidirlib.layers import prefix_affine_scan
-    >>> a, b = np.full((1, 3, 1), 0.5, "float32"), np.ones((1, 3, 1), "float32")  # h_t = h_{t-1} / 2 + 1
+    >>> a = keras.ops.full((1, 3, 1), 0.5)  # h_t = a_t * h_{t-1} + b_t = h_{t-1} / 2 + 1
+    >>> b = keras.ops.ones((1, 3, 1))
     >>> big_a, big_b = (keras.ops.convert_to_numpy(v).ravel().tolist() for v in prefix_affine_scan(a, b))
     >>> big_a, big_b
     ([0.5, 0.25, 0.125], [1.0, 1.5, 1.75])
