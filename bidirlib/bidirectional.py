@@ -34,6 +34,10 @@ class Bidirectional(keras.layers.Layer):
       and the mask is passed on to the next layer. An RNN with `unroll=True` runs its rolled loop under a mask:
       Keras's unrolled loops give other numbers there (and crash on PyTorch when reading backwards).
     - `stateful=True` with `return_state=True` and a mask works.
+    - A swapped pair (`layer` reads backwards) returns its steps last input step first, as in Keras, and passes
+      the mask on in that order, so the next layer skips the padded steps (Keras passes it in input order).
+    - A `backward_layer` built for another feature size, a layer whose `input_spec` takes no time axis, and a
+      layer whose `return_sequences=False` output is not its last step are refused with errors that name them.
     - `reset_states(states)` sets the states; `last_call_path` tells whether a fused kernel ran.
 
     Two arguments are bidirlib's own: `fused_path` (see `bidirlib.fused`), saved in the config only when it is
