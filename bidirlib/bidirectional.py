@@ -11,7 +11,14 @@ from bidirlib.cloning import clone_layer, prefixed_name
 from bidirlib.fused.direction_parallel import DIRECTION_AXIS
 from bidirlib.fused.dispatch import run_fused
 from bidirlib.fused.settings import validate_fused_path
-from bidirlib.merge import assemble, merged_width, validate_merge_mode
+from bidirlib.merge import (
+    assemble,
+    merge_mode_config,
+    merge_mode_from_config,
+    merged_shape,
+    merged_width,
+    validate_merge_mode,
+)
 from bidirlib.plan import plan_call
 from bidirlib.states import call_takes, check_initial_state, check_state_shapes, state_count
 
@@ -42,7 +49,8 @@ class Bidirectional(keras.layers.Layer):
 
     Two arguments are bidirlib's own: `fused_path` (see `bidirlib.fused`), saved in the config only when it is
     not the default, so configs stay those of Keras; and `direction_mesh`, which places the two directions on
-    two devices and, like any device placement, is not saved.
+    two devices and, like any device placement, is not saved. And `merge_mode` may also be a function of your
+    own.
 
     Args:
         layer: `keras.layers.RNN` instance, such as `keras.layers.LSTM` or `keras.layers.GRU`, or any
@@ -50,7 +58,11 @@ class Bidirectional(keras.layers.Layer):
             `return_sequences` and `return_state` with the RNN meaning, an `input_spec`, and
             `get_config()`/`from_config()`. It is copied: its own weights are not reused.
         merge_mode: how the forward and backward outputs are combined: `"sum"`, `"mul"`, `"concat"`,
-            `"ave"` or `None` (a tuple of both, uncombined). Defaults to `"concat"`.
+            `"ave"` or `None` (a tuple of both, uncombined); or a function `(forward, backward) -> output` of
+            the two aligned outputs that returns one tensor with their leading axes and a width of its choice
+            (found by running it once on symbolic tensors). To be saved in a config or a `.keras` file, the
+            function must be registered with `keras.saving.register_keras_serializable`; `get_config()` raises
+            a `ValueError` for one that is not. Defaults to `"concat"`.
         weights: optional list of arrays, the forward layer's weights then the backward layer's, in the order
             of `get_weights()`. Applied when the layer is built.
         backward_layer: optional layer for the backward direction. It must have the opposite `go_backwards`
@@ -245,11 +257,10 @@ class Bidirectional(keras.layers.Layer):
             forward, forward_states = forward[0], tuple(forward[1:])
             backward, backward_states = backward[0], tuple(backward[1:])
         forward, backward = tuple(forward), tuple(backward)
-        width = merged_width(forward[-1], backward[-1], self.merge_mode)
         if self.merge_mode is None:
             outputs = (forward, backward)
         else:
-            outputs = (forward[:-1] + (width,),)
+            outputs = (merged_shape(forward, backward, self.merge_mode, self.compute_dtype),)
         if self.return_state:
             return outputs + forward_states + backward_states
         return outputs if self.merge_mode is None else outputs[0]
@@ -370,7 +381,7 @@ class Bidirectional(keras.layers.Layer):
 
     def get_config(self):
         config = {
-            "merge_mode": self.merge_mode,
+            "merge_mode": merge_mode_config(self.merge_mode),
             "layer": keras.saving.serialize_keras_object(self.forward_layer),
             "backward_layer": keras.saving.serialize_keras_object(self.backward_layer),
         }
@@ -386,6 +397,8 @@ class Bidirectional(keras.layers.Layer):
                 f"config), as get_config() returns. Received: {config!r}."
             )
         config = copy.deepcopy(config)
+        if "merge_mode" in config:
+            config["merge_mode"] = merge_mode_from_config(config["merge_mode"], custom_objects)
         config["layer"] = keras.saving.deserialize_keras_object(config["layer"], custom_objects=custom_objects)
         backward_config = config.pop("backward_layer", None)
         if backward_config is not None:

@@ -69,6 +69,7 @@ def _swap(serialized, to):
             value["module"] = "keras.layers"
             value["registered_name"] = None
             config = dict(value.get("config") or {})
+            errors.require_keras_merge_mode(config.get("merge_mode"), config.get("name"))
             for key in _BIDIRLIB_ONLY_KEYS:
                 config.pop(key, None)
             value["config"] = config

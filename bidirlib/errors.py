@@ -255,15 +255,63 @@ def require_built_for(layer, argument, built_features, features):
 
 
 def require_merge_mode(merge_mode, modes):
-    """Raise a `ValueError` unless `merge_mode` is one of `modes` (compared by identity for None)."""
+    """Raise a `ValueError` unless `merge_mode` is one of `modes` (compared by identity for None) or a function."""
     # `in` on a tuple would accept 0 == False and the like: strings by equality, None by identity.
-    if merge_mode is not None and not (isinstance(merge_mode, str) and merge_mode in modes):
+    if merge_mode is None or (isinstance(merge_mode, str) and merge_mode in modes):
+        return merge_mode
+    if callable(merge_mode) and not isinstance(merge_mode, type):
+        return merge_mode
+    raise ValueError(
+        "Invalid `merge_mode` for Bidirectional. "
+        f"Received: merge_mode={merge_mode!r}. "
+        'Expected one of "sum", "mul", "concat", "ave" or None, or a function (forward, backward) -> output.'
+    )
+
+
+def merge_not_saveable(merge_mode):
+    """The error for a `merge_mode` function that Keras could not find again when loading a saved config."""
+    name = getattr(merge_mode, "__qualname__", None) or repr(merge_mode)
+    return ValueError(
+        f"`merge_mode`={name} cannot be saved: Keras finds a function again by its registered name when it loads "
+        "a config, and this one is not registered"
+        + (" (it is defined inside another function)" if "<locals>" in name else "")
+        + ". Define it at the top level of a module and decorate it with "
+        '`@keras.saving.register_keras_serializable(package="...")`.'
+    )
+
+
+def require_keras_merge_mode(merge_mode, layer_name):
+    """Raise a `ValueError` when a saved `merge_mode` is a function, which Keras's own wrapper cannot take."""
+    if isinstance(merge_mode, dict):
+        function = merge_mode.get("config")
         raise ValueError(
-            "Invalid `merge_mode` for Bidirectional. "
-            f"Received: merge_mode={merge_mode!r}. "
-            'Expected one of "sum", "mul", "concat", "ave" or None.'
+            f"to_keras: the Bidirectional layer {layer_name!r} merges with a function ({function!r}); Keras's "
+            'wrapper takes only "sum", "mul", "concat", "ave" or None. Give it one of these before converting.'
         )
-    return merge_mode
+
+
+def require_merged_output(output, forward_shape, merge_mode):
+    """Raise a `ValueError` unless a `merge_mode` function returned one tensor shaped like a direction's output
+    on every axis but the last."""
+    name = getattr(merge_mode, "__qualname__", None) or repr(merge_mode)
+    shape = getattr(output, "shape", None)
+    forward_shape = tuple(forward_shape)
+    if shape is None or isinstance(output, (list, tuple, dict)):
+        raise ValueError(
+            f"`merge_mode`={name} must return one tensor. Received: {type(output).__name__}. "
+            "Return a single tensor (merge_mode=None is the way to get both outputs)."
+        )
+    shape = tuple(shape)
+    leading_ok = len(shape) == len(forward_shape) and all(
+        a is None or b is None or a == b for a, b in zip(shape[:-1], forward_shape[:-1])
+    )
+    if not leading_ok:
+        raise ValueError(
+            f"`merge_mode`={name} must return a tensor of rank {len(forward_shape)} with the directions' "
+            f"leading axes {forward_shape[:-1]} (batch{', time' if len(forward_shape) == 3 else ''}) and a width "
+            f"of its choice. Received: an output of shape {shape} from outputs of shape {forward_shape}."
+        )
+    return shape
 
 
 def require_equal_widths(forward_width, backward_width, merge_mode):

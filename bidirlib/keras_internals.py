@@ -96,3 +96,17 @@ def tf_in_xla_function():
     except ImportError:  # pragma: no cover - a TensorFlow without these internals
         return True
     return bool(control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph()))
+
+
+def output_spec(function, *specs):
+    """What `function` returns for the symbolic tensors `specs` (`keras.KerasTensor`s): one traced call.
+
+    Keras's `compute_output_spec` traces with the backend's own placeholder tensors, so the function may use the
+    backend's ops as well as `keras.ops`; without it, the function is called on the `KerasTensor`s themselves,
+    which only `keras.ops` understand.
+    """
+    try:
+        from keras.src.backend import compute_output_spec
+    except ImportError:  # pragma: no cover - depends on the installed Keras
+        return function(*specs)
+    return compute_output_spec(function, *specs)

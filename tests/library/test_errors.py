@@ -119,6 +119,21 @@ def built_backward_lstm(features):
     return layer
 
 
+def _sum_over_features(forward, backward):
+    return ops.sum(forward + backward, axis=-1)
+
+
+def _both(forward, backward):
+    return forward, backward
+
+
+def _local_function():
+    def add(forward, backward):
+        return forward + backward
+
+    return add
+
+
 def construct(**kwargs):
     return lambda: Bidirectional(**{"layer": lstm(), **kwargs})
 
@@ -201,8 +216,18 @@ CASES = [
              r"(?s)`merge_mode`.*Received: merge_mode=.*Expected one of")
         for label, value in [("average", "average"), ("Concat", "Concat"), ("empty", ""), ("zero", 0),
                              ("false", False), ("list", ["sum"]), ("none-string", "None"), ("float", 1.5),
-                             ("max", "max"), ("callable", np.add)]
+                             ("max", "max"), ("class", keras.layers.Add)]
     ],
+    # A function of the user's: one tensor back, the directions' leading axes kept, saveable when saved.
+    Case("merge-function-drops-an-axis", construct_and_call(merge_mode=_sum_over_features), ValueError,
+         r"(?s)`merge_mode`=_sum_over_features must return a tensor of rank 2.*Received: an output of shape \(2,\)"),
+    Case("merge-function-drops-an-axis-symbolic",
+         lambda: Bidirectional(lstm(), merge_mode=_sum_over_features)(keras.Input((STEPS, FEATURES))),
+         ValueError, r"(?s)`merge_mode`=_sum_over_features must return a tensor of rank 2.*shape \(None,\)"),
+    Case("merge-function-returns-a-pair", construct_and_call(merge_mode=_both), ValueError,
+         r"(?s)`merge_mode`=_both must return one tensor.*Received: tuple"),
+    Case("merge-function-not-saveable", lambda: Bidirectional(lstm(), merge_mode=_local_function()).get_config(),
+         ValueError, r"(?s)`merge_mode`=_local_function.<locals>.add cannot be saved.*register_keras_serializable"),
     *[
         Case(f"merge-{mode}-unequal-widths", construct(merge_mode=mode, backward_layer=lstm(5, go_backwards=True)),
              ValueError, rf'(?s)merge_mode="{mode}".*forward width 3, backward width 5')
