@@ -127,22 +127,28 @@ def _torch_native(cell, size, x, y):
     except ImportError:
         return None
     torch.manual_seed(0)
+    # On a GPU (cuDNN), as Keras's models run there; a timed call waits for the device, as Keras's calls
+    # (which return numpy arrays) do.
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    wait = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     rnn_class = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
-    rnn = rnn_class(size["features"], size["units"], batch_first=True, bidirectional=True)
-    head = torch.nn.Linear(2 * size["units"], 1)
+    rnn = rnn_class(size["features"], size["units"], batch_first=True, bidirectional=True).to(device)
+    head = torch.nn.Linear(2 * size["units"], 1).to(device)
     parameters = list(rnn.parameters()) + list(head.parameters())
     optimizer = torch.optim.Adam(parameters)
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    tx, ty = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
 
     def train():
         optimizer.zero_grad()
         loss = torch.nn.functional.mse_loss(head(rnn(tx)[0]), ty)
         loss.backward()
         optimizer.step()
+        wait()
 
     def inference():
         with torch.no_grad():
             head(rnn(tx)[0])
+        wait()
 
     return {"train": train, "inference": inference}
 

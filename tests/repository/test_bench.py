@@ -73,3 +73,24 @@ def test_bench_direction_parallel_runs_on_two_devices(tmp_path):
     assert record["paths"]["direction_parallel"] == {"train": "direction_parallel", "inference": "direction_parallel"}
     assert record["max_abs_difference_to_keras"] <= 1e-5
     assert "direction_parallel/keras" in printed
+
+
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="the GPU check runs JAX and PyTorch (no TensorFlow on the GPU machines)")
+def test_gpu_check_runs_on_a_cpu_when_told_to_and_refuses_otherwise(tmp_path):
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    script = [sys.executable, str(ROOT / "bench" / "gpu_check.py"), "--backend", BACKEND, "--output-dir", str(tmp_path)]
+    refused = subprocess.run(script, env=environment, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert refused.returncode != 0 and "no GPU" in refused.stderr
+    assert not list(tmp_path.iterdir())
+    printed = run_script("gpu_check.py", "--backend", BACKEND, "--allow-cpu", "--size", "tutorial", "--cell", "gru",
+                         "--repeats", "1", "--warmup", "1", "--output-dir", str(tmp_path))
+    record = json.loads((tmp_path / f"gpu_{BACKEND}.json").read_text())
+    assert record["device"] == "cpu" and len(record["parity"]) == 6  # GRU: 3 masks x return_sequences
+    assert {row["path"] for row in record["parity"] if row["mask"] == "none"} <= {
+        "torch_lstm", "torch_gru", "separate", "fused_lstm", "fused_gru", "stacked_lstm", "stacked_gru"}
+    for row in record["parity"]:
+        assert row["prediction_difference"]["auto"] < 1e-4, row
+        assert row["weights_after_a_step_difference"]["auto"] < 1e-4, row
+    # One timing, or (on a slow machine) its place in the skipped list: the budget is the script's.
+    assert len(record["timings"]) + len(record["skipped"]) == 1
+    assert f"{BACKEND} on cpu" in printed
