@@ -8,6 +8,7 @@ from keras import ops
 from bidirlib import errors
 from bidirlib.checker import built_shape, require_conforming
 from bidirlib.cloning import clone_layer, prefixed_name
+from bidirlib.export import reads_a_flipped_copy
 from bidirlib.fused.direction_parallel import DIRECTION_AXIS
 from bidirlib.fused.dispatch import run_fused
 from bidirlib.fused.settings import validate_fused_path
@@ -303,20 +304,34 @@ class Bidirectional(keras.layers.Layer):
         return assemble(y, y_reversed, states, self.merge_mode, self.return_state)
 
     def _run_direction(self, layer, sequences, kwargs):
-        """Call one direction's layer; an unrolled RNN under a mask runs its rolled loop instead.
+        """Call one direction's layer; an unrolled RNN under a mask runs its rolled loop instead, and a backward
+        RNN reads a flipped copy forwards where an exporter cannot take its backward loop (`reads_a_flipped_copy`).
 
         Keras's unrolled loops disagree with its rolled ones under a mask: with `go_backwards` they crash on
         PyTorch (a tuple is flipped) and zero the outputs by the unreversed mask on TensorFlow; on JAX a row with
         no unmasked step ends on a zero output where the rolled loop ends on the first initial state. The rolled
         loop is the one the API page describes, so it runs (on our own copy of the layer, put back afterwards).
         """
-        if getattr(layer, "unroll", False) and kwargs.get("mask") is not None and isinstance(layer, keras.layers.RNN):
-            layer.unroll = False
-            try:
-                return layer(sequences, **kwargs)
-            finally:
-                layer.unroll = True
-        return layer(sequences, **kwargs)
+        rolled = getattr(layer, "unroll", False) and kwargs.get("mask") is not None and isinstance(layer, keras.layers.RNN)
+        flipped = reads_a_flipped_copy(layer)
+        if not (rolled or flipped):
+            return layer(sequences, **kwargs)
+        if flipped:
+            # Reading the reversed sequence forwards is what `go_backwards` does: the same steps, in the same
+            # order, so the same numbers; the outputs come out in reading order, as they would have.
+            sequences = ops.flip(sequences, axis=1)
+            if kwargs.get("mask") is not None:
+                kwargs = {**kwargs, "mask": ops.flip(kwargs["mask"], axis=1)}
+        settings = {"unroll": False} if rolled else {}
+        settings.update({"go_backwards": False} if flipped else {})
+        kept = {name: getattr(layer, name) for name in settings}
+        for name, value in settings.items():
+            setattr(layer, name, value)
+        try:
+            return layer(sequences, **kwargs)
+        finally:
+            for name, value in kept.items():
+                setattr(layer, name, value)
 
     # ------------------------------------------------------------------ masks and states
 

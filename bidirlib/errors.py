@@ -386,3 +386,24 @@ def require_direction_mesh(mesh, axis, argument="direction_mesh"):
             f"Received a mesh of shape {tuple(mesh.shape)} and axes {names}."
         )
     return mesh
+
+
+# ---------------------------------------------------------------------- export
+
+
+def require_export_format(format, formats):
+    """Return `format` if it is one of `formats` (those `bidirlib.export.check_export` can load back)."""
+    if not (isinstance(format, str) and format in formats):
+        raise ValueError(
+            f"check_export can load back the formats {formats}; Keras's other export formats have no runtime "
+            f"here to compare with. Received: format={format!r}."
+        )
+    return format
+
+
+def missing_export_runtime(format, package):
+    """The `ImportError` for a check of `format` without the package that loads it."""
+    return ImportError(
+        f"Checking a {format!r} export needs {package}, which is not installed. Install the export extra: "
+        'pip install "bidirlib[export]".'
+    )
