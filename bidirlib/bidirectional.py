@@ -386,8 +386,8 @@ class Bidirectional(keras.layers.Layer):
     def get_config(self):
         config = {
             "merge_mode": self.merge_mode,
-            "layer": keras.saving.serialize_keras_object(self.forward_layer),
-            "backward_layer": keras.saving.serialize_keras_object(self.backward_layer),
+            "layer": _serialized_with_use_cudnn(self.forward_layer),
+            "backward_layer": _serialized_with_use_cudnn(self.backward_layer),
         }
         if self.fused_path != "auto":  # bidirlib's own setting; left out by default so configs stay Keras's
             config["fused_path"] = self.fused_path
@@ -422,6 +422,17 @@ def _sublayer_kwargs(layer, state, mask, training):
     if call_takes(layer, "training"):
         kwargs["training"] = training
     return kwargs
+
+
+def _serialized_with_use_cudnn(layer):
+    """`layer` serialized, with its `use_cudnn` where it is not the default: LSTM and GRU take it as an argument
+    but leave it out of their config, so a saved model would forget that it must not run cuDNN (say, to export
+    without `CudnnRNNV3`). Keras's own wrapper loads the same config."""
+    serialized = keras.saving.serialize_keras_object(layer)
+    use_cudnn = getattr(layer, "use_cudnn", "auto")
+    if use_cudnn != "auto" and "use_cudnn" not in serialized["config"]:
+        serialized = {**serialized, "config": {**serialized["config"], "use_cudnn": use_cudnn}}
+    return serialized
 
 
 def _static_width(layer):
