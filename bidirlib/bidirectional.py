@@ -40,6 +40,11 @@ class Bidirectional(keras.layers.Layer):
     - A `backward_layer` built for another feature size, a layer whose `input_spec` takes no time axis, and a
       layer whose `return_sequences=False` output is not its last step are refused with errors that name them.
     - `reset_states(states)` sets the states; `last_call_path` tells whether a fused kernel ran.
+    - `model.export(path, format="onnx")` writes a file onnxruntime loads on JAX (where Keras's backward loop is
+      a reverse scan that jax2onnx refuses) and, for SimpleRNN and RNNs of a cell, on PyTorch (where Keras's
+      backward loop exports a `ReduceMax` onnxruntime refuses): `bidirlib.export` says how.
+    - `use_cudnn` (an LSTM's or GRU's argument its config leaves out) is kept in the config when it is not
+      "auto", so a saved model still refuses cuDNN where you said so.
 
     Two arguments are bidirlib's own: `fused_path` (see `bidirlib.fused`), saved in the config only when it is
     not the default, so configs stay those of Keras; and `direction_mesh`, which places the two directions on

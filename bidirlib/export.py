@@ -25,7 +25,7 @@ from bidirlib import errors, keras_internals
 RUNTIMES = {"onnx": "onnxruntime", "tf_saved_model": "tensorflow"}
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class ExportCheck:
     """What `check_export` found.
 
@@ -49,6 +49,14 @@ class ExportCheck:
     def equal(self):
         """Whether every output of the loaded file is within `atol` of the model's, shapes included."""
         return len(self.expected) == len(self.loaded) and self.max_abs_difference <= self.atol
+
+    def __repr__(self):
+        # One line for a notebook: the arrays are in `expected` and `loaded`.
+        verdict = "equal" if self.equal else "NOT equal"
+        return (
+            f"ExportCheck({self.format}: {len(self.loaded)} of {len(self.expected)} outputs, max abs difference "
+            f"{self.max_abs_difference:.3g}, {verdict} within atol={self.atol:g})"
+        )
 
 
 def check_export(model, inputs, format="onnx", path=None, atol=1e-5):
@@ -74,6 +82,8 @@ def check_export(model, inputs, format="onnx", path=None, atol=1e-5):
     >>> check = check_export(model, x)  # doctest: +SKIP
     >>> check.equal, check.max_abs_difference < 1e-5  # doctest: +SKIP
     (True, True)
+    >>> check  # doctest: +SKIP
+    ExportCheck(onnx: 1 of 1 outputs, max abs difference ..., equal within atol=1e-05)
     """
     errors.require_export_format(format, tuple(RUNTIMES))
     errors.require_model(model, "check_export")

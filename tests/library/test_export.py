@@ -166,4 +166,4 @@ def test_check_exports_example_runs():
         example.options.pop(doctest.SKIP, None)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
-    assert runner.failures == 0 and runner.tries >= 6
+    assert runner.failures == 0 and runner.tries >= 7
