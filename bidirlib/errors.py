@@ -395,8 +395,8 @@ def require_export_format(format, formats):
     """Return `format` if it is one of `formats` (those `bidirlib.export.check_export` can load back)."""
     if not (isinstance(format, str) and format in formats):
         raise ValueError(
-            f"check_export can load back the formats {formats}; Keras's other export formats have no runtime "
-            f"here to compare with. Received: format={format!r}."
+            f"`format` must be one of {formats}, the formats check_export can load back and compare; Keras's "
+            f"other export formats have no runtime here to compare with. Received: format={format!r}."
         )
     return format
 
