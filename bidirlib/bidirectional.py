@@ -317,7 +317,8 @@ class Bidirectional(keras.layers.Layer):
         no unmasked step ends on a zero output where the rolled loop ends on the first initial state. The rolled
         loop is the one the API page describes, so it runs (on our own copy of the layer, put back afterwards).
         """
-        rolled = getattr(layer, "unroll", False) and kwargs.get("mask") is not None and isinstance(layer, keras.layers.RNN)
+        rnn = isinstance(layer, keras.layers.RNN)
+        rolled = rnn and getattr(layer, "unroll", False) and kwargs.get("mask") is not None
         flipped = reads_a_flipped_copy(layer)
         if not (rolled or flipped):
             return layer(sequences, **kwargs)

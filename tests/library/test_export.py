@@ -2,9 +2,9 @@
 compared with the model's own outputs (atol 1e-5); the fast paths in an export; `check_export`'s example.
 
 Needs the `export` extra (`pip install -e ".[export]"`: onnx, onnxruntime, jax2onnx, onnxscript, tf2onnx); run
-with `pytest -m export` on each backend. A missing package fails the tests (check_export says which to install)
-rather than skipping them: the tier exists to run these. The whole grid, beside Keras's wrapper, is `bench/export_table.py`'s (its committed tables
-are checked by tests/repository/test_export_tables.py).
+with `pytest -m export` on each backend. A missing package fails the tests (check_export says which to
+install) rather than skipping them: the tier exists to run these. The whole grid, beside Keras's wrapper, is
+`bench/export_table.py`'s (its committed tables are checked by tests/repository/test_export_tables.py).
 """
 
 import doctest
@@ -61,11 +61,13 @@ def paths_during(function):
 
 
 @pytest.mark.parametrize("kind, merge_mode, return_sequences, return_state", CASES)
-def test_onnx_export_loads_in_onnxruntime_and_equals_the_model(tmp_path, kind, merge_mode, return_sequences, return_state):
+def test_onnx_export_loads_in_onnxruntime_and_equals_the_model(
+    tmp_path, kind, merge_mode, return_sequences, return_state
+):
     model = TABLE.case_models(kind, merge_mode, return_sequences, return_state)["bidirlib"]
     check = check_export(model, TABLE.case_inputs(), path=tmp_path / "model.onnx", atol=ATOL)
-    expected_count = (2 if merge_mode is None else 1) + (2 * (2 if kind in ("lstm", "rnn_cell") else 1) if return_state else 0)
-    assert len(check.loaded) == expected_count
+    states = 2 * (2 if kind in ("lstm", "rnn_cell") else 1) if return_state else 0  # an LSTM cell has h and c
+    assert len(check.loaded) == (2 if merge_mode is None else 1) + states
     assert check.equal, f"max abs difference {check.max_abs_difference}"
 
 
@@ -79,18 +81,21 @@ def test_saved_model_export_loads_in_tensorflow_and_equals_the_model(
     assert check.equal, f"max abs difference {check.max_abs_difference}"
 
 
-def test_a_mask_and_a_swapped_pair_export_too(tmp_path):
+def test_a_mask_initial_states_and_a_swapped_pair_export_too(tmp_path):
     """The flipped copy (`reads_a_flipped_copy`) flips the mask with the sequence; a swapped pair reads the
-    flipped copy in its forward layer."""
-    inputs = keras.Input((5, 4))
+    flipped copy in its forward layer; the mask's and the states' checks take a batch size that is a symbol (as
+    jax2onnx traces it)."""
+    inputs, forward_state, backward_state = keras.Input((5, 4)), keras.Input((3,)), keras.Input((3,))
     masked = keras.layers.Masking(0.0)(inputs)
     swapped = keras.layers.SimpleRNN(3, return_sequences=True, go_backwards=True)
     backward = keras.layers.SimpleRNN(3, return_sequences=True)
-    outputs = bidirlib.Bidirectional(swapped, backward_layer=backward, merge_mode="sum")(masked)
-    model = keras.Model(inputs, outputs)
+    wrapper = bidirlib.Bidirectional(swapped, backward_layer=backward, merge_mode="sum")
+    outputs = wrapper(masked, initial_state=[forward_state, backward_state])
+    model = keras.Model([inputs, forward_state, backward_state], outputs)
     x = TABLE.case_inputs()
     x[0, 3:] = 0.0  # a padded row
-    check = check_export(model, x, path=tmp_path / "model.onnx")
+    states = np.random.default_rng(1).normal(size=(2, TABLE.BATCH, 3)).astype("float32")
+    check = check_export(model, [x, states[0], states[1]], path=tmp_path / "model.onnx")
     assert check.equal, f"max abs difference {check.max_abs_difference}"
 
 

@@ -80,7 +80,8 @@ def test_the_copies_keep_every_setting_and_use_cudnn(cls, tmp_path):
     Both copies keep it and every entry of the config (`zero_output_for_mask` is given as the wrapper sets it); the
     wrapper's config, and a `.keras` file, carry it."""
     layer = cls(
-        3, use_cudnn=False, activation="relu", dropout=0.25, unroll=True, return_sequences=True, zero_output_for_mask=True
+        3, use_cudnn=False, activation="relu", dropout=0.25, unroll=True, return_sequences=True,
+        zero_output_for_mask=True,
     )
     wrapper = Bidirectional(layer)
     original = layer.get_config()
