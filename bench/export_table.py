@@ -198,7 +198,7 @@ def main(argv=None):
     parser.add_argument("--merge-modes", nargs="+", default=[str(m) for m in MERGE_MODES],
                         choices=[str(m) for m in MERGE_MODES])
     parser.add_argument("--formats", nargs="+", default=None, choices=("onnx", "tf_saved_model"))
-    parser.add_argument("--output", default=None, help="where to write the JSON (default bench/results/export_<backend>.json)")
+    parser.add_argument("--output", default=None, help="the JSON's path (default bench/results/export_<backend>.json)")
     args = parser.parse_args(argv)
     merge_modes = [None if m == "None" else m for m in args.merge_modes]
     backend = keras.backend.backend()

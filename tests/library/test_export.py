@@ -9,6 +9,7 @@ install) rather than skipping them: the tier exists to run these. The whole grid
 
 import doctest
 import importlib.util
+import json
 import os
 import pathlib
 import subprocess
@@ -172,3 +173,17 @@ def test_check_exports_example_runs():
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
     assert runner.failures == 0 and runner.tries >= 7
+
+
+def test_the_table_script_writes_a_row_a_case_wrapper_and_format(tmp_path):
+    """bench/export_table.py on a corner of its grid (its whole grid takes minutes: it is a benchmark)."""
+    output = tmp_path / "table.json"
+    TABLE.main(["--kinds", "simple_rnn", "--merge-modes", "sum", "--formats", "onnx", "--output", str(output)])
+    table = json.loads(output.read_text())
+    rows = table["rows"]
+    assert len(rows) == 4 * 2 and table["meta"]["backend"] == BACKEND
+    assert table["summary"]["onnx"]["bidirlib"] == {"equal": 4, "cases": 4}
+    for row in rows:
+        assert row["equal"] or row["error"]
+        if row["wrapper"] == "bidirlib":
+            assert row["kernel"] == row["kernel_in_export"] == "separate"
