@@ -11,6 +11,7 @@ from bidirlib import fused, layers
 from bidirlib.bidirectional import Bidirectional
 from bidirlib.checker import CriterionResult, SequenceLayerReport, check_sequence_layer
 from bidirlib.convert import load_as_bidirlib, to_bidirlib, to_keras
+from bidirlib.export import ExportCheck, check_export
 from bidirlib.fused import cudnn_eligibility
 from bidirlib.merge import MERGE_MODES
 
@@ -19,9 +20,11 @@ __version__ = "0.1.0"
 __all__ = [
     "Bidirectional",
     "CriterionResult",
+    "ExportCheck",
     "MERGE_MODES",
     "SequenceLayerReport",
     "__version__",
+    "check_export",
     "check_sequence_layer",
     "cudnn_eligibility",
     "fused",

@@ -8,6 +8,7 @@ from keras import ops
 from bidirlib import errors
 from bidirlib.checker import built_shape, require_conforming
 from bidirlib.cloning import clone_layer, prefixed_name
+from bidirlib.export import reads_a_flipped_copy
 from bidirlib.fused.direction_parallel import DIRECTION_AXIS
 from bidirlib.fused.dispatch import run_fused
 from bidirlib.fused.settings import validate_fused_path
@@ -46,6 +47,11 @@ class Bidirectional(keras.layers.Layer):
     - A `backward_layer` built for another feature size, a layer whose `input_spec` takes no time axis, and a
       layer whose `return_sequences=False` output is not its last step are refused with errors that name them.
     - `reset_states(states)` sets the states; `last_call_path` tells whether a fused kernel ran.
+    - `model.export(path, format="onnx")` writes a file onnxruntime loads on JAX (where Keras's backward loop is
+      a reverse scan that jax2onnx refuses) and, for SimpleRNN and RNNs of a cell, on PyTorch (where Keras's
+      backward loop exports a `ReduceMax` onnxruntime refuses): `bidirlib.export` says how.
+    - `use_cudnn` (an LSTM's or GRU's argument its config leaves out) is kept in the config when it is not
+      "auto", so a saved model still refuses cuDNN where you said so.
 
     Two arguments are bidirlib's own: `fused_path` (see `bidirlib.fused`), saved in the config only when it is
     not the default, so configs stay those of Keras; and `direction_mesh`, which places the two directions on
@@ -314,20 +320,35 @@ class Bidirectional(keras.layers.Layer):
         return assemble(y, y_reversed, states, self.merge_mode, self.return_state)
 
     def _run_direction(self, layer, sequences, kwargs):
-        """Call one direction's layer; an unrolled RNN under a mask runs its rolled loop instead.
+        """Call one direction's layer; an unrolled RNN under a mask runs its rolled loop instead, and a backward
+        RNN reads a flipped copy forwards where an exporter cannot take its backward loop (`reads_a_flipped_copy`).
 
         Keras's unrolled loops disagree with its rolled ones under a mask: with `go_backwards` they crash on
         PyTorch (a tuple is flipped) and zero the outputs by the unreversed mask on TensorFlow; on JAX a row with
         no unmasked step ends on a zero output where the rolled loop ends on the first initial state. The rolled
         loop is the one the API page describes, so it runs (on our own copy of the layer, put back afterwards).
         """
-        if getattr(layer, "unroll", False) and kwargs.get("mask") is not None and isinstance(layer, keras.layers.RNN):
-            layer.unroll = False
-            try:
-                return layer(sequences, **kwargs)
-            finally:
-                layer.unroll = True
-        return layer(sequences, **kwargs)
+        rnn = isinstance(layer, keras.layers.RNN)
+        rolled = rnn and getattr(layer, "unroll", False) and kwargs.get("mask") is not None
+        flipped = reads_a_flipped_copy(layer)
+        if not (rolled or flipped):
+            return layer(sequences, **kwargs)
+        if flipped:
+            # Reading the reversed sequence forwards is what `go_backwards` does: the same steps, in the same
+            # order, so the same numbers; the outputs come out in reading order, as they would have.
+            sequences = ops.flip(sequences, axis=1)
+            if kwargs.get("mask") is not None:
+                kwargs = {**kwargs, "mask": ops.flip(kwargs["mask"], axis=1)}
+        settings = {"unroll": False} if rolled else {}
+        settings.update({"go_backwards": False} if flipped else {})
+        kept = {name: getattr(layer, name) for name in settings}
+        for name, value in settings.items():
+            setattr(layer, name, value)
+        try:
+            return layer(sequences, **kwargs)
+        finally:
+            for name, value in kept.items():
+                setattr(layer, name, value)
 
     # ------------------------------------------------------------------ masks and states
 
@@ -382,8 +403,8 @@ class Bidirectional(keras.layers.Layer):
     def get_config(self):
         config = {
             "merge_mode": merge_mode_config(self.merge_mode),
-            "layer": keras.saving.serialize_keras_object(self.forward_layer),
-            "backward_layer": keras.saving.serialize_keras_object(self.backward_layer),
+            "layer": _serialized_with_use_cudnn(self.forward_layer),
+            "backward_layer": _serialized_with_use_cudnn(self.backward_layer),
         }
         if self.fused_path != "auto":  # bidirlib's own setting; left out by default so configs stay Keras's
             config["fused_path"] = self.fused_path
@@ -420,6 +441,17 @@ def _sublayer_kwargs(layer, state, mask, training):
     if call_takes(layer, "training"):
         kwargs["training"] = training
     return kwargs
+
+
+def _serialized_with_use_cudnn(layer):
+    """`layer` serialized, with its `use_cudnn` where it is not the default: LSTM and GRU take it as an argument
+    but leave it out of their config, so a saved model would forget that it must not run cuDNN (say, to export
+    without `CudnnRNNV3`). Keras's own wrapper loads the same config."""
+    serialized = keras.saving.serialize_keras_object(layer)
+    use_cudnn = getattr(layer, "use_cudnn", "auto")
+    if use_cudnn != "auto" and "use_cudnn" not in serialized["config"]:
+        serialized = {**serialized, "config": {**serialized["config"], "use_cudnn": use_cudnn}}
+    return serialized
 
 
 def _static_width(layer):

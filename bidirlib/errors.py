@@ -162,13 +162,25 @@ def require_mask(mask, sequences_shape):
     expected = tuple(sequences_shape[:2])
     shape = tuple(shape)
     matches = len(shape) == 2 and all(
-        a is None or b is None or int(a) == int(b) for a, b in zip(shape, expected)
+        a is None or b is None or int(a) == int(b) for a, b in zip(_known(shape), _known(expected))
     )
     if not matches:
         raise ValueError(
             f"`mask` must have shape (batch, timesteps) = {expected}, one entry per step of `sequences`. "
             f"Received: a mask of shape {shape}."
         )
+
+
+def _known(shape):
+    """`shape` with each size that is not a number yet as None: a symbolic size (JAX's, while jax2onnx or jax2tf
+    traces a model for any batch size) has no value to compare."""
+    known = []
+    for size in shape:
+        try:
+            known.append(None if size is None else int(size))
+        except Exception:  # e.g. jax's InconclusiveDimensionOperation
+            known.append(None)
+    return tuple(known)
 
 
 def require_weights_list(weights):
@@ -393,7 +405,8 @@ def require_state_shape(index, position, layer, size, shape, batch):
     expected_batch = batch if batch is not None else (shape[0] if shape else None)
     wrong_rank = isinstance(size, int) and len(shape) != 2
     wrong_size = isinstance(size, int) and len(shape) == 2 and shape[1] is not None and shape[1] != size
-    wrong_batch = batch is not None and len(shape) >= 1 and shape[0] is not None and int(shape[0]) != int(batch)
+    state_batch, known_batch = _known((shape[0] if len(shape) >= 1 else None, batch))
+    wrong_batch = state_batch is not None and known_batch is not None and state_batch != known_batch
     if wrong_rank or wrong_size or wrong_batch:
         raise ValueError(
             f"`initial_state[{index}]` is state {position} of {layer.name} and must have shape "
@@ -434,3 +447,24 @@ def require_direction_mesh(mesh, axis, argument="direction_mesh"):
             f"Received a mesh of shape {tuple(mesh.shape)} and axes {names}."
         )
     return mesh
+
+
+# ---------------------------------------------------------------------- export
+
+
+def require_export_format(format, formats):
+    """Return `format` if it is one of `formats` (those `bidirlib.export.check_export` can load back)."""
+    if not (isinstance(format, str) and format in formats):
+        raise ValueError(
+            f"`format` must be one of {formats}, the formats check_export can load back and compare; Keras's "
+            f"other export formats have no runtime here to compare with. Received: format={format!r}."
+        )
+    return format
+
+
+def missing_export_runtime(format, package):
+    """The `ImportError` for a check of `format` without the package that loads it."""
+    return ImportError(
+        f"Checking a {format!r} export needs {package}, which is not installed. Install the export extra: "
+        'pip install "bidirlib[export]".'
+    )

@@ -1,4 +1,4 @@
-"""Every use of Keras's or TensorFlow's private modules, in one place, each with a working fallback.
+"""Every use of Keras's, TensorFlow's or an exporter's private modules, in one place, each with a working fallback.
 
 bidirlib uses Keras's public API everywhere else. A few things it needs exist only in private modules
 (`keras.src...`, `tensorflow.python...`), which may move or vanish in any release. Each is looked up here,
@@ -110,3 +110,33 @@ def output_spec(function, *specs):
     except ImportError:  # pragma: no cover - depends on the installed Keras
         return function(*specs)
     return compute_output_spec(function, *specs)
+
+
+def torch_exporting():
+    """Whether PyTorch is tracing the current code for an export: `torch.onnx.export` (its TorchScript exporter,
+    which Keras's `format="onnx"` runs when the batch size is not fixed) or `torch.export` (its newer ONNX
+    exporter, and `format="torch"`). All three questions are public."""
+    import torch
+
+    if torch.onnx.is_in_onnx_export() or torch.jit.is_tracing():
+        return True
+    compiler = getattr(torch, "compiler", None)
+    return bool(compiler is not None and hasattr(compiler, "is_exporting") and compiler.is_exporting())
+
+
+def jax_exporting():
+    """Whether jax2onnx or jax2tf is converting the current trace (Keras's ONNX and SavedModel exports on JAX).
+
+    Neither says so in public; each keeps a state while it converts: jax2onnx the patches it applies to JAX for
+    the conversion (`_PATCH_STATE`, empty outside it), jax2tf a list of the TensorFlow functions a conversion
+    calls (None outside it). Only modules already imported are read (an export imports them). Where either
+    moved, this answers False: a kernel that cannot be exported then fails the export with the exporter's error.
+    """
+    import sys
+
+    plugin_system = sys.modules.get("jax2onnx.plugins.plugin_system")
+    if getattr(plugin_system, "_PATCH_STATE", None):
+        return True
+    jax2tf = sys.modules.get("jax.experimental.jax2tf.jax2tf")
+    state = getattr(jax2tf, "_thread_local_state", None)
+    return getattr(state, "call_tf_concrete_function_list", None) is not None

@@ -8,7 +8,8 @@ Tiers. A test's tier is named for what it costs, and is a pytest marker, so `-m`
   solutions;
 - `site`: the website built with -W and read in headless Chromium;
 - `integration`: worker processes, subprocesses that bring up their own runtime, the benchmark scripts;
-- `colab_stack`: every chapter in a fresh venv with Colab's versions (downloads them; run by hand).
+- `colab_stack`: every chapter in a fresh venv with Colab's versions (downloads them; run by hand);
+- `export`: models exported to ONNX and SavedModel, loaded back and compared (needs the `export` extra).
 Every test carries its tier's marker in its own file; nbval's notebook items get theirs from the repository's
 root conftest.py, which pytest loads whatever paths it is given.
 The default tier's deselection is in pyproject.toml's addopts, and so is xdist (`-n auto`, at most 4 workers,

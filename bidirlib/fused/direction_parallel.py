@@ -17,6 +17,7 @@ running one direction on each device. Without such a mesh, nothing here runs.
 import keras
 from keras import ops
 
+from bidirlib.export import exporting
 from bidirlib.fused import rules
 from bidirlib.fused.registry import Kernel
 from bidirlib.states import call_takes
@@ -177,6 +178,14 @@ def _direction_outputs_alike(plan, title):
     shapes = [layer.compute_output_shape(tuple(plan.sequences.shape)) for layer in plan.layers]
     if shapes[0] != shapes[1]:
         return "the two directions' outputs differ in shape, and cannot be stacked over the two devices"
+    return None
+
+
+@rules.rule(rules.DIRECTION_PARALLEL)
+def _not_exporting(plan, title):
+    # jax2onnx has no conversion for shard_map's axis_index, and jax2tf's SavedModel export crashed the process.
+    if plan.backend == "jax" and exporting():
+        return "the model is being exported, and jax2onnx and jax2tf cannot take its two devices"
     return None
 
 

@@ -262,8 +262,11 @@ def _gru_resets_after(plan, title):
 
 @rule(NOT_UNDER_TORCH_COMPILE)
 def _not_under_torch_compile(plan, title):
-    # torch.compile (Keras's jit_compile=True on PyTorch) cannot trace PyTorch's fused RNN ops.
+    # torch.compile (Keras's jit_compile=True on PyTorch) cannot trace PyTorch's fused RNN ops. torch.export (the
+    # ONNX export with a fixed batch size) compiles too: say which one it is.
     if keras_internals.torch_compiling():
+        if keras_internals.torch_exporting():
+            return f"{title} steps aside while torch.export traces the model for an export"
         return "PyTorch's kernels are not used inside torch.compile (jit_compile=True)"
     return None
 

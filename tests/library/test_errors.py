@@ -25,7 +25,7 @@ from keras import ops
 import numpy as np
 import pytest
 
-from bidirlib import Bidirectional
+from bidirlib import Bidirectional, check_export
 from helpers.cells import UnregisteredSequenceLayer
 
 BACKEND = keras.backend.backend()
@@ -426,7 +426,24 @@ CASES = [
          takes_layer=True, layer=lambda: _stateful()),
     Case("reset-states-str", lambda layer: layer.reset_states("zeros"), ValueError, received("states"),
          takes_layer=True, layer=lambda: _stateful()),
+    # ------------------------------------------------------------ check_export (nothing is exported: refused first)
+    Case("export-format-torch", lambda: check_export(_model(), GOOD, format="torch"), ValueError,
+         r"`format` must be one of \('onnx', 'tf_saved_model'\).*Received: format='torch'"),
+    Case("export-format-none", lambda: check_export(_model(), GOOD, format=None), ValueError, received("format")),
+    Case("export-a-layer", lambda: check_export(Bidirectional(lstm()), GOOD), ValueError,
+         r"(?s)check_export expects `model` to be a `keras.Model`.*Received: model=.*of type Bidirectional"),
 ]
+
+
+def _model():
+    inputs = keras.Input((STEPS, FEATURES))
+    return keras.Model(inputs, Bidirectional(lstm())(inputs))
+
+
+def test_check_export_without_its_runtime_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed: importing it raises ImportError
+    with pytest.raises(ImportError, match=r"needs onnxruntime, which is not installed.*bidirlib\[export\]"):
+        check_export(_model(), GOOD)
 
 
 def _stateful():

@@ -73,6 +73,32 @@ def test_backward_layer_object_is_not_mutated_and_keeps_its_settings():
     assert wrapper.backward_layer.zero_output_for_mask is True  # on the copy, as the API page promises
 
 
+@pytest.mark.parametrize("cls", [keras.layers.LSTM, keras.layers.GRU])
+def test_the_copies_keep_every_setting_and_use_cudnn(cls, tmp_path):
+    """keras-team/keras#21533: `use_cudnn` is an argument that LSTM's and GRU's config leaves out, so a copy made
+    from the config loses it, and a model that must not run cuDNN (to export without CudnnRNNV3) cannot say so.
+    Both copies keep it and every entry of the config (`zero_output_for_mask` is given as the wrapper sets it); the
+    wrapper's config, and a `.keras` file, carry it."""
+    layer = cls(
+        3, use_cudnn=False, activation="relu", dropout=0.25, unroll=True, return_sequences=True,
+        zero_output_for_mask=True,
+    )
+    wrapper = Bidirectional(layer)
+    original = layer.get_config()
+    for copy, changed in ((wrapper.forward_layer, {"name"}), (wrapper.backward_layer, {"name", "go_backwards"})):
+        assert copy.use_cudnn is False
+        config = copy.get_config()
+        assert {key for key in original if config[key] != original[key]} == changed
+    assert wrapper.get_config()["layer"]["config"]["use_cudnn"] is False
+    inputs = keras.Input((6, 5))
+    model = keras.Model(inputs, wrapper(inputs))
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras").layers[1]
+    assert loaded.forward_layer.use_cudnn is False and loaded.backward_layer.use_cudnn is False
+    # The default is left out, so that configs stay those of Keras's wrapper.
+    assert "use_cudnn" not in Bidirectional(cls(3)).get_config()["layer"]["config"]
+
+
 def test_a_built_backward_layer_keeps_its_weights():
     """Keras defect 5: a built backward layer's weights are kept."""
     backward = keras.layers.GRU(3, go_backwards=True)
