@@ -100,6 +100,26 @@ def test_a_mask_initial_states_and_a_swapped_pair_export_too(tmp_path):
     assert check.equal, f"max abs difference {check.max_abs_difference}"
 
 
+@keras.saving.register_keras_serializable(package="bidirlib_export_tests")
+def gated_difference(forward, backward):
+    return keras.ops.concatenate([forward * keras.ops.sigmoid(backward), forward - backward], axis=-1)
+
+
+@pytest.mark.parametrize("format", ["onnx", "tf_saved_model"])
+def test_a_merge_function_exports_and_round_trips_through_a_keras_file(tmp_path, format):
+    if format == "tf_saved_model" and BACKEND == "torch":
+        pytest.skip("Keras's SavedModel export on PyTorch needs torch_xla")
+    inputs = keras.Input((5, 4))
+    hidden = bidirlib.Bidirectional(keras.layers.LSTM(3, return_sequences=True), merge_mode=gated_difference)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert loaded.layers[1].merge_mode is gated_difference
+    for exported in (model, loaded):
+        check = check_export(exported, TABLE.case_inputs(), format=format, path=tmp_path / f"{id(exported)}.{format}")
+        assert check.equal, f"max abs difference {check.max_abs_difference}"
+
+
 @pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's exporters")
 def test_torch_kernel_is_exported_by_the_torchscript_exporter_and_steps_aside_in_torch_export(tmp_path):
     import torch
