@@ -8,10 +8,12 @@ the rules (`bidirlib.fused.rules`) and the kernels read it and decide nothing tw
 """
 
 import dataclasses
+import functools
 
 import keras
 from keras import ops
 
+from bidirlib.fused import lengths
 from bidirlib.fused.direction_parallel import find_direction_mesh
 from bidirlib.fused.settings import effective_setting
 from bidirlib.states import split_at, state_counts
@@ -56,6 +58,11 @@ class CallPlan:
     @property
     def cells(self):
         return tuple(layer.cell for layer in self.layers)
+
+    @functools.cached_property
+    def mask_layout(self):
+        """The mask read once (`bidirlib.fused.lengths.read_mask`): right-padded or not, and its row lengths."""
+        return lengths.read_mask(self.mask)
 
     def kernel_inputs(self):
         """`(sequences, states)` for a CPU fast path: both in the forward cell's compute dtype."""

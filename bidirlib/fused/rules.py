@@ -15,6 +15,7 @@ import dataclasses
 import keras
 
 from bidirlib import keras_internals
+from bidirlib.fused import lengths
 
 # ---------------------------------------------------------------------- the shared gates
 
@@ -34,6 +35,11 @@ CUDNN_SETTINGS = "cudnn_settings"
 GRU_RESETS_AFTER = "gru_resets_after"
 #: Not inside `torch.compile`, which cannot trace PyTorch's fused RNN ops.
 NOT_UNDER_TORCH_COMPILE = "not_under_torch_compile"
+#: Kernels that take no mask at all (Keras's fused kernels, BlockLSTM, the two layers on two devices).
+NO_MASK = "no_mask"
+#: Kernels that take a mask as sequence lengths: a right-padded one, whose values are known
+#: (`bidirlib.fused.lengths`). The stacked loop takes any mask, and is in neither gate.
+SEQUENCE_LENGTHS = "sequence_lengths"
 
 #: The gates of the cuDNN report (`cudnn_eligibility`), and the title its messages use.
 CUDNN_REPORT = (CUDNN, CUDNN_SETTINGS, STANDARD_ACTIVATIONS, GRU_RESETS_AFTER)
@@ -107,11 +113,6 @@ def _setting_allows(plan, title):
 
 
 @rule(FUSED, DIRECTION_PARALLEL)
-def _no_mask(plan, title):
-    return "a mask was given" if plan.mask is not None else None
-
-
-@rule(FUSED, DIRECTION_PARALLEL)
 def _not_stateful(plan, title):
     return "the layer is stateful" if plan.stateful else None
 
@@ -156,6 +157,31 @@ def _same_activations(plan, title):
 @rule(FUSED, DIRECTION_PARALLEL)
 def _built(plan, title):
     return "the layers are not built yet" if not (plan.forward.built and plan.backward.built) else None
+
+
+# ---------------------------------------------------------------------- masks
+
+
+@rule(NO_MASK, DIRECTION_PARALLEL)
+def _no_mask(plan, title):
+    return "a mask was given" if plan.mask is not None else None
+
+
+@rule(SEQUENCE_LENGTHS)
+def _mask_values_known(plan, title):
+    if plan.mask_layout.kind == lengths.VALUES_UNKNOWN:
+        return (
+            "the mask's values are not known while the call is traced (torch.compile, jit, tf.function), so "
+            "whether it is right-padded cannot be checked"
+        )
+    return None
+
+
+@rule(SEQUENCE_LENGTHS)
+def _mask_right_padded(plan, title):
+    if plan.mask_layout.kind == lengths.NOT_RIGHT_PADDED:
+        return "the mask is not right-padded (a row has a hole or starts with padding)"
+    return None
 
 
 # ---------------------------------------------------------------------- bidirlib's CPU fast paths, together
