@@ -13,7 +13,7 @@ import functools
 import keras
 from keras import ops
 
-from bidirlib.fused import lengths
+from bidirlib.fused.lengths import read_mask
 from bidirlib.fused.direction_parallel import find_direction_mesh
 from bidirlib.fused.settings import effective_setting
 from bidirlib.states import split_at, state_counts
@@ -62,7 +62,7 @@ class CallPlan:
     @functools.cached_property
     def mask_layout(self):
         """The mask read once (`bidirlib.fused.lengths.read_mask`): right-padded or not, and its row lengths."""
-        return lengths.read_mask(self.mask)
+        return read_mask(self.mask)
 
     def kernel_inputs(self):
         """`(sequences, states)` for a CPU fast path: both in the forward cell's compute dtype."""

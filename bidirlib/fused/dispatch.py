@@ -4,7 +4,9 @@
 
 0. `devices`: where a device mesh with a `"direction"` axis is given or set (on JAX), the two layers on two
    devices at once (`direction_parallel`): asked for, so tried first, and for any pair of RNN layers;
-1. `keras`: Keras's own fused kernel (cuDNN, on a GPU), exactly where `keras.layers.Bidirectional` tries it;
+1. `keras`: Keras's own fused kernel (cuDNN, on a GPU), exactly where `keras.layers.Bidirectional` tries it,
+   and, for a masked LSTM call on JAX's GPU, which Keras's kernel refuses, JAX's cuDNN LSTM over the mask's
+   sequence lengths (`jax_cudnn_lstm`);
 2. `fast`: bidirlib's CPU fast paths for the backend, each one measured (`bench/bench_bidirectional.py`) against
    the two separate layers and registered only where it was faster: on PyTorch, PyTorch's own bidirectional
    kernel (`torch_lstm`, `torch_gru`) for the standard cells, a right-padded mask packed as sequence lengths,
@@ -92,16 +94,23 @@ def _dispatch(plan):
         return FusedOutcome(SEPARATE, _joined(direction_reason, reason))
 
     # 1. Keras's fused kernel.
-    keras_reason = f"Keras has no fused kernel for {plan.kind}"
+    keras_reasons = []
     for kernel in registry.kernels("keras"):
         if not kernel.runs(plan.kind, plan.backend):
             continue
-        keras_reason = rules.first_failure(plan, kernel.gates, kernel.title)
-        if keras_reason is None:
+        reason = rules.first_failure(plan, kernel.gates, kernel.title)
+        if reason is None:
             try:
                 return FusedOutcome(kernel.name, None, kernel.run(plan))
             except KernelUnavailable as unavailable:
-                keras_reason = str(unavailable)
+                reason = str(unavailable)
+        keras_reasons.append((kernel.title, reason))
+    keras_reason = f"Keras has no fused kernel for {plan.kind}"
+    if keras_reasons:
+        # Keras's own kernel's reason; under a mask, also why the kernels that take one did not run.
+        keras_reason = keras_reasons[0][1]
+        if plan.mask is not None and len(keras_reasons) > 1:
+            keras_reason += "".join(f"; {title}: {reason}" for title, reason in keras_reasons[1:])
 
     # 2. bidirlib's CPU fast path.
     kernel, fast_reason = choose_fast_path(plan)

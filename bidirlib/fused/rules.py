@@ -37,9 +37,11 @@ GRU_RESETS_AFTER = "gru_resets_after"
 NOT_UNDER_TORCH_COMPILE = "not_under_torch_compile"
 #: Kernels that take no mask at all (Keras's fused kernels, BlockLSTM, the two layers on two devices).
 NO_MASK = "no_mask"
-#: Kernels that take a mask as sequence lengths: a right-padded one, whose values are known
-#: (`bidirlib.fused.lengths`). The stacked loop takes any mask, and is in neither gate.
-SEQUENCE_LENGTHS = "sequence_lengths"
+#: Kernels that take a mask as sequence lengths: a right-padded one (`bidirlib.fused.lengths`). The stacked loop
+#: takes any mask, and is in none of these gates.
+RIGHT_PADDED_MASK = "right_padded_mask"
+#: Kernels that read the mask's values when they are chosen, so not while a call is traced (PyTorch's packs them).
+KNOWN_MASK = "known_mask"
 
 #: The gates of the cuDNN report (`cudnn_eligibility`), and the title its messages use.
 CUDNN_REPORT = (CUDNN, CUDNN_SETTINGS, STANDARD_ACTIVATIONS, GRU_RESETS_AFTER)
@@ -167,7 +169,7 @@ def _no_mask(plan, title):
     return "a mask was given" if plan.mask is not None else None
 
 
-@rule(SEQUENCE_LENGTHS)
+@rule(KNOWN_MASK)
 def _mask_values_known(plan, title):
     if plan.mask_layout.kind == lengths.VALUES_UNKNOWN:
         return (
@@ -177,7 +179,7 @@ def _mask_values_known(plan, title):
     return None
 
 
-@rule(SEQUENCE_LENGTHS)
+@rule(RIGHT_PADDED_MASK)
 def _mask_right_padded(plan, title):
     if plan.mask_layout.kind == lengths.NOT_RIGHT_PADDED:
         return "the mask is not right-padded (a row has a hole or starts with padding)"

@@ -130,7 +130,8 @@ _GATES = (
     rules.STANDARD_ACTIVATIONS,
     rules.GRU_RESETS_AFTER,
     rules.NOT_UNDER_TORCH_COMPILE,
-    rules.SEQUENCE_LENGTHS,
+    rules.KNOWN_MASK,
+    rules.RIGHT_PADDED_MASK,
     TORCH_KERNEL,
 )
 KERNELS = tuple(
