@@ -98,24 +98,6 @@ def run_plan(plan, lstm=None):
 
 
 @rules.rule(JAX_CUDNN)
-def _for_masked_calls(plan, title):
-    # Without a mask, Keras's own fused kernel runs the call on a GPU: this kernel is only for a masked one.
-    return None if plan.mask is not None else f"{title} runs masked calls only (Keras's kernel runs the others)"
-
-
-@rules.rule(JAX_CUDNN)
-def _on_a_gpu(plan, title):
-    return None if rules.on_accelerator(plan.sequences) else f"{title} runs on a GPU only"
-
-
-@rules.rule(JAX_CUDNN)
-def _no_dropout_at_all(plan, title):
-    if any(c.dropout or c.recurrent_dropout for c in plan.cells):
-        return "dropout is set"
-    return None
-
-
-@rules.rule(JAX_CUDNN)
 def _float32(plan, title):
     dtype = str(plan.forward.cell.compute_dtype)
     return None if dtype == "float32" else f"{title} is used for float32 only, not {dtype}"
@@ -135,5 +117,12 @@ def _jax_has_it(plan, title):
     return None if has_cudnn_rnn() else "this JAX has no jax.experimental.rnn"
 
 
-_GATES = (rules.CUDNN, rules.CUDNN_SETTINGS, rules.STANDARD_ACTIVATIONS, rules.RIGHT_PADDED_MASK, JAX_CUDNN)
+_GATES = (
+    rules.MASKED_ON_A_GPU,
+    rules.CUDNN,
+    rules.CUDNN_SETTINGS,
+    rules.STANDARD_ACTIVATIONS,
+    rules.RIGHT_PADDED_MASK,
+    JAX_CUDNN,
+)
 KERNELS = (Kernel("jax_cudnn_lstm", "JAX's cuDNN LSTM", "keras", ("lstm",), ("jax",), _GATES, run_plan),)

@@ -42,6 +42,8 @@ NO_MASK = "no_mask"
 RIGHT_PADDED_MASK = "right_padded_mask"
 #: Kernels that read the mask's values when they are chosen, so not while a call is traced (PyTorch's packs them).
 KNOWN_MASK = "known_mask"
+#: cuDNN kernels that bidirlib runs for a masked call on a GPU, where Keras's fused kernel takes no mask.
+MASKED_ON_A_GPU = "masked_on_a_gpu"
 
 #: The gates of the cuDNN report (`cudnn_eligibility`), and the title its messages use.
 CUDNN_REPORT = (CUDNN, CUDNN_SETTINGS, STANDARD_ACTIVATIONS, GRU_RESETS_AFTER)
@@ -184,6 +186,23 @@ def _mask_right_padded(plan, title):
     if plan.mask_layout.kind == lengths.NOT_RIGHT_PADDED:
         return "the mask is not right-padded (a row has a hole or starts with padding)"
     return None
+
+
+@rule(MASKED_ON_A_GPU)
+def _for_masked_calls(plan, title):
+    # Without a mask, Keras's own fused kernel runs the call on a GPU: these kernels are for masked ones.
+    return None if plan.mask is not None else "it runs masked calls only (Keras's kernel runs the others)"
+
+
+@rule(MASKED_ON_A_GPU)
+def _on_a_gpu(plan, title):
+    return None if on_accelerator(plan.sequences) else "it runs on a GPU only"
+
+
+@rule(MASKED_ON_A_GPU)
+def _no_dropout_at_all(plan, title):
+    # As Keras's fused kernels: cuDNN's dropout is between layers, not on a layer's inputs.
+    return "dropout is set" if any(c.dropout or c.recurrent_dropout for c in plan.cells) else None
 
 
 # ---------------------------------------------------------------------- bidirlib's CPU fast paths, together

@@ -6,7 +6,9 @@ maps them, per call, so the numbers are those of the two Keras layers.
 
 A right-padded mask becomes sequence lengths: the batch is packed (`pack_padded_sequence`, as `nn.LSTM` takes
 a `PackedSequence`), so each direction reads only its row's steps, the backward one from the row's last step,
-and the outputs are unpacked back to `(batch, timesteps, ...)`.
+and the outputs are unpacked back to `(batch, timesteps, ...)`. On a CPU this is one of bidirlib's fast paths
+(`torch_lstm`, `torch_gru`); on a GPU, where Keras's fused kernel takes no mask, the same call is cuDNN's, and
+bidirlib runs it for a masked call (`torch_cudnn_lstm`, `torch_cudnn_gru`).
 """
 
 import numpy as np
@@ -134,6 +136,10 @@ _GATES = (
     rules.RIGHT_PADDED_MASK,
     TORCH_KERNEL,
 )
+_GPU_GATES = (rules.MASKED_ON_A_GPU, rules.CUDNN, rules.CUDNN_SETTINGS) + _GATES
 KERNELS = tuple(
     Kernel(f"torch_{kind}", "PyTorch's kernel", "fast", (kind,), ("torch",), _GATES, run_plan) for kind in ("lstm", "gru")
+) + tuple(
+    Kernel(f"torch_cudnn_{kind}", "PyTorch's cuDNN kernel", "keras", (kind,), ("torch",), _GPU_GATES, run_plan)
+    for kind in ("lstm", "gru")
 )

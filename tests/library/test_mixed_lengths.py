@@ -192,8 +192,9 @@ def test_fast_path_for_reads_the_mask(mode):
 
 
 def test_kernels_that_take_a_mask():
-    """Which kernels take which masks, pinned here once: PyTorch's kernel a right-padded one (as lengths), the
-    stacked loop any, and Keras's fused kernels, BlockLSTM and the two devices none."""
+    """Which kernels take which masks, pinned here once: PyTorch's kernel (on a CPU, and its cuDNN twin on a GPU)
+    and JAX's cuDNN LSTM a right-padded one (as lengths), the stacked loop any, and Keras's fused kernels,
+    BlockLSTM and the two devices none."""
     takes = {}
     for kernel in bidirlib.fused.kernels():
         if rules.RIGHT_PADDED_MASK in kernel.gates:
@@ -207,6 +208,8 @@ def test_kernels_that_take_a_mask():
         "fused_lstm": "none",
         "fused_gru": "none",
         "jax_cudnn_lstm": "right-padded",
+        "torch_cudnn_lstm": "right-padded",
+        "torch_cudnn_gru": "right-padded",
         "torch_lstm": "right-padded",
         "torch_gru": "right-padded",
         "tf_block_lstm": "none",
@@ -349,7 +352,7 @@ def test_jax_cudnn_lstm_rules(monkeypatch):
     def reason(layers=(forward, backward), mask=mask):
         return rules.first_failure(plan_call(*layers, x, mask=mask), kernel.gates, kernel.title)
 
-    assert reason() == "JAX's cuDNN LSTM runs on a GPU only"
+    assert reason() == "it runs on a GPU only"
     monkeypatch.setattr(rules, "on_accelerator", lambda sequences: True)
     assert reason() is None
     assert reason(mask=MASKS["holes"]) == NOT_RIGHT_PADDED
@@ -358,3 +361,22 @@ def test_jax_cudnn_lstm_rules(monkeypatch):
     for layer in relu:
         layer(x)
     assert "needs tanh" in reason(layers=relu)
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's cuDNN kernel")
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_torch_cudnn_kernel_takes_a_right_padded_mask_on_a_gpu(kind, monkeypatch):
+    """On a GPU, Keras's fused kernel takes no mask, and bidirlib runs PyTorch's (cuDNN's) packed call for a
+    right-padded one. Here the CPU is made to look like a GPU to the rules: the same call runs on PyTorch's CPU
+    kernel, so the choice and the numbers are checked; cuDNN's own numbers only a GPU can check."""
+    monkeypatch.setattr(rules, "on_accelerator", lambda sequences: True)
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "auto")
+    fast, separate = fast_and_separate(kind, merge_mode=None, return_sequences=True, return_state=True)
+    mask = MASKS["right_padded"]
+    adv.compare(FLOAT32, fast, separate, sequences(mask), mask, initial_states(kind), label="the separate path")
+    assert fast.last_call_path == f"torch_cudnn_{kind}", fast.last_fused_fallback
+    fast(sequences(mask), mask=MASKS["holes"])
+    assert fast.last_call_path == "separate"  # on a GPU the CPU's fast paths are off
+    assert NOT_RIGHT_PADDED in fast.last_fused_fallback
+    fast(sequences(mask))
+    assert "it runs masked calls only" not in fast.last_fused_fallback  # without a mask, Keras's kernel's reason
