@@ -75,7 +75,8 @@ class Bidirectional(keras.layers.Layer):
             and the same `stateful`, `return_sequences` and `return_state` as `layer`. Defaults to a copy of
             `layer` with `go_backwards=True`.
         fused_path: `"auto"` (default): run both directions together on a fused path where one applies (Keras's
-            fused kernel on a GPU, or bidirlib's CPU fast path where it was measured faster); `"stacked"`:
+            fused kernel on a GPU, or bidirlib's CPU fast path where it was measured faster; under a right-padded
+            mask, a kernel that takes sequence lengths, see `bidirlib.fused.lengths`); `"stacked"`:
             bidirlib's stacked loop on every backend (to test or compare it); `"off"`: always two separate
             layers. The environment variable `BIDIRLIB_FUSED_PATH` sets it for every layer ("off" wins).
         direction_mesh: optional `keras.distribution.DeviceMesh` with an axis named `"direction"` of size 2: on
@@ -184,8 +185,9 @@ class Bidirectional(keras.layers.Layer):
         #: Where the two directions run on two devices at once (see `direction_mesh` above), or None.
         self.direction_mesh = direction_mesh
         #: Which path the last call took (None before any call): "separate"; "fused_lstm" or "fused_gru" (Keras's
-        #: fused kernel); or a CPU fast path of `bidirlib.fused` ("torch_lstm", "torch_gru", "tf_block_lstm",
-        #: "stacked_lstm", "stacked_gru"); or "direction_parallel" (the two layers on two devices at once).
+        #: fused kernel); "jax_cudnn_lstm" (JAX's cuDNN LSTM over a mask's sequence lengths, on a GPU); or a CPU
+        #: fast path of `bidirlib.fused` ("torch_lstm", "torch_gru", "tf_block_lstm", "stacked_lstm",
+        #: "stacked_gru"); or "direction_parallel" (the two layers on two devices at once).
         self.last_call_path = None
         #: Why the last call did not take a fused kernel, or None when it did (or none was considered).
         self.last_fused_fallback = None

@@ -12,6 +12,7 @@ import dataclasses
 import keras
 from keras import ops
 
+from bidirlib.fused.lengths import NO_MASK, MaskLayout, read_mask
 from bidirlib.fused.direction_parallel import find_direction_mesh
 from bidirlib.fused.settings import effective_setting
 from bidirlib.states import split_at, state_counts
@@ -44,6 +45,9 @@ class CallPlan:
     batch_axis: object = None
     kind: object = None
     backend: str = ""
+    #: The mask, read once (`bidirlib.fused.lengths.read_mask`): right-padded or not, and its row lengths.
+    #: Read when the plan is made, not when a rule asks: inside `torch.compile` a lazy read would break the graph.
+    mask_layout: MaskLayout = MaskLayout(NO_MASK)
 
     @property
     def forward(self):
@@ -56,6 +60,7 @@ class CallPlan:
     @property
     def cells(self):
         return tuple(layer.cell for layer in self.layers)
+
 
     def kernel_inputs(self):
         """`(sequences, states)` for a CPU fast path: both in the forward cell's compute dtype."""
@@ -120,6 +125,7 @@ def plan_call(
         batch_axis=batch_axis,
         kind=kind_of(layers),
         backend=keras.backend.backend(),
+        mask_layout=read_mask(mask),
     )
 
 

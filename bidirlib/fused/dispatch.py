@@ -4,11 +4,14 @@
 
 0. `devices`: where a device mesh with a `"direction"` axis is given or set (on JAX), the two layers on two
    devices at once (`direction_parallel`): asked for, so tried first, and for any pair of RNN layers;
-1. `keras`: Keras's own fused kernel (cuDNN, on a GPU), exactly where `keras.layers.Bidirectional` tries it;
+1. `keras`: Keras's own fused kernel (cuDNN, on a GPU), exactly where `keras.layers.Bidirectional` tries it,
+   and, for a masked LSTM call on JAX's GPU, which Keras's kernel refuses, JAX's cuDNN LSTM over the mask's
+   sequence lengths (`jax_cudnn_lstm`);
 2. `fast`: bidirlib's CPU fast paths for the backend, each one measured (`bench/bench_bidirectional.py`) against
    the two separate layers and registered only where it was faster: on PyTorch, PyTorch's own bidirectional
-   kernel (`torch_lstm`, `torch_gru`) for the standard cells, and for other cells, while gradients are recorded,
-   the stacked loop (`stacked_lstm`, `stacked_gru`); on TensorFlow, for a small standard LSTM, `BlockLSTM` once
+   kernel (`torch_lstm`, `torch_gru`) for the standard cells, a right-padded mask packed as sequence lengths,
+   and for other cells or other masks, while gradients are recorded, the stacked loop (`stacked_lstm`,
+   `stacked_gru`), which takes any mask; on TensorFlow, for a small standard LSTM, `BlockLSTM` once
    per direction (`tf_block_lstm`); on JAX none (`registry.MEASURED_WITHOUT_A_FAST_PATH` says why).
 
 When none applies, the wrapper runs the two directions as separate layers (`"separate"`). Every fused path
@@ -53,11 +56,16 @@ def choose_fast_path(plan):
     if not candidates:
         key = (plan.backend, plan.kind)
         return None, registry.MEASURED_WITHOUT_A_FAST_PATH.get(key, f"no fast path for the {plan.backend} backend")
+    reasons = []
     for kernel in candidates:
         reason = rules.first_failure(plan, kernel.gates, kernel.title)
         if reason is None:
             return kernel, None
-    return None, reason
+        reasons.append((kernel.title, reason))
+    if len({reason for _, reason in reasons}) == 1:
+        return None, reasons[0][1]
+    # Each kernel tried says its own reason (e.g. PyTorch's kernel: the mask; the stacked loop: no gradients).
+    return None, "; ".join(f"{title}: {reason}" for title, reason in reasons)
 
 
 def run_fused(plan):
@@ -86,21 +94,31 @@ def _dispatch(plan):
         return FusedOutcome(SEPARATE, _joined(direction_reason, reason))
 
     # 1. Keras's fused kernel.
-    keras_reason = f"Keras has no fused kernel for {plan.kind}"
+    keras_reasons = []
     for kernel in registry.kernels("keras"):
         if not kernel.runs(plan.kind, plan.backend):
             continue
-        keras_reason = rules.first_failure(plan, kernel.gates, kernel.title)
-        if keras_reason is None:
+        reason = rules.first_failure(plan, kernel.gates, kernel.title)
+        if reason is None:
             try:
                 return FusedOutcome(kernel.name, None, kernel.run(plan))
             except KernelUnavailable as unavailable:
-                keras_reason = str(unavailable)
+                reason = str(unavailable)
+        keras_reasons.append((kernel.title, reason))
+    keras_reason = f"Keras has no fused kernel for {plan.kind}"
+    if keras_reasons:
+        # Keras's own kernel's reason; under a mask, also why the kernels that take one did not run.
+        keras_reason = keras_reasons[0][1]
+        if plan.mask is not None and len(keras_reasons) > 1:
+            keras_reason += "".join(f"; {title}: {reason}" for title, reason in keras_reasons[1:])
 
     # 2. bidirlib's CPU fast path.
     kernel, fast_reason = choose_fast_path(plan)
     if kernel is None:
-        reason = f"Keras's fused kernel: {keras_reason}; bidirlib's fast path: {fast_reason}"
+        if keras_reason == fast_reason:  # one reason stopped both (e.g. a mask that no kernel here takes)
+            reason = fast_reason
+        else:
+            reason = f"Keras's fused kernel: {keras_reason}; bidirlib's fast path: {fast_reason}"
         return FusedOutcome(SEPARATE, _joined(direction_reason, reason))
     return FusedOutcome(kernel.name, None, kernel.run(plan))
 
@@ -114,8 +132,8 @@ def _joined(direction_reason, reason):
     return f"direction parallelism: {direction_reason}; {reason}"
 
 
-def fast_path_for(forward_layer, backward_layer, sequences, training=None, fused_path="auto"):
-    """Which CPU fast path a call of this pair on `sequences` would take, without running it.
+def fast_path_for(forward_layer, backward_layer, sequences, training=None, fused_path="auto", mask=None):
+    """Which CPU fast path a call of this pair on `sequences` (under `mask`) would take, without running it.
 
     Returns:
         `(name, None)` with the path's name (as `last_call_path` reports it), or `(None, why there is none)`.
@@ -129,6 +147,6 @@ def fast_path_for(forward_layer, backward_layer, sequences, training=None, fused
     >>> fast_path_for(forward, backward, np.zeros((2, 3, 5), "float32"), training=True)
     (None, 'dropout is set and training is on')
     """
-    plan = plan_call(forward_layer, backward_layer, sequences, training=training, layer_setting=fused_path)
+    plan = plan_call(forward_layer, backward_layer, sequences, mask=mask, training=training, layer_setting=fused_path)
     kernel, reason = choose_fast_path(plan)
     return (None, reason) if kernel is None else (kernel.name, None)

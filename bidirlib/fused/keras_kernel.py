@@ -85,7 +85,7 @@ def _no_dropout(plan, title):
     return None
 
 
-_GATES = (rules.CUDNN_SETTINGS, rules.GRU_RESETS_AFTER, KERAS_KERNEL)
+_GATES = (rules.NO_MASK, rules.CUDNN_SETTINGS, rules.GRU_RESETS_AFTER, KERAS_KERNEL)
 KERNELS = tuple(
     Kernel(f"fused_{kind}", "Keras's fused kernel", "keras", (kind,), (), _GATES, run_plan) for kind in ("lstm", "gru")
 )

@@ -14,7 +14,7 @@ import dataclasses
 import importlib
 
 #: The kernel modules of `bidirlib.fused`, in the order their kernels are tried within a stage.
-KERNEL_MODULES = ("direction_parallel", "keras_kernel", "torch_kernel", "tf_block_lstm", "stacked")
+KERNEL_MODULES = ("direction_parallel", "keras_kernel", "jax_cudnn", "torch_kernel", "tf_block_lstm", "stacked")
 
 #: The stages of the dispatch, in the order it tries them: the two layers on two devices where a mesh asks for
 #: it; Keras's own fused kernel where `keras.layers.Bidirectional` tries it; bidirlib's CPU fast paths.

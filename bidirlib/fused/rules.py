@@ -15,6 +15,7 @@ import dataclasses
 import keras
 
 from bidirlib import keras_internals
+from bidirlib.fused import lengths
 
 # ---------------------------------------------------------------------- the shared gates
 
@@ -34,6 +35,15 @@ CUDNN_SETTINGS = "cudnn_settings"
 GRU_RESETS_AFTER = "gru_resets_after"
 #: Not inside `torch.compile`, which cannot trace PyTorch's fused RNN ops.
 NOT_UNDER_TORCH_COMPILE = "not_under_torch_compile"
+#: Kernels that take no mask at all (Keras's fused kernels, BlockLSTM, the two layers on two devices).
+NO_MASK = "no_mask"
+#: Kernels that take a mask as sequence lengths: a right-padded one (`bidirlib.fused.lengths`). The stacked loop
+#: takes any mask, and is in none of these gates.
+RIGHT_PADDED_MASK = "right_padded_mask"
+#: Kernels that read the mask's values when they are chosen, so not while a call is traced (PyTorch's packs them).
+KNOWN_MASK = "known_mask"
+#: cuDNN kernels that bidirlib runs for a masked call on a GPU, where Keras's fused kernel takes no mask.
+MASKED_ON_A_GPU = "masked_on_a_gpu"
 
 #: The gates of the cuDNN report (`cudnn_eligibility`), and the title its messages use.
 CUDNN_REPORT = (CUDNN, CUDNN_SETTINGS, STANDARD_ACTIVATIONS, GRU_RESETS_AFTER)
@@ -107,11 +117,6 @@ def _setting_allows(plan, title):
 
 
 @rule(FUSED, DIRECTION_PARALLEL)
-def _no_mask(plan, title):
-    return "a mask was given" if plan.mask is not None else None
-
-
-@rule(FUSED, DIRECTION_PARALLEL)
 def _not_stateful(plan, title):
     return "the layer is stateful" if plan.stateful else None
 
@@ -156,6 +161,48 @@ def _same_activations(plan, title):
 @rule(FUSED, DIRECTION_PARALLEL)
 def _built(plan, title):
     return "the layers are not built yet" if not (plan.forward.built and plan.backward.built) else None
+
+
+# ---------------------------------------------------------------------- masks
+
+
+@rule(NO_MASK, DIRECTION_PARALLEL)
+def _no_mask(plan, title):
+    return "a mask was given" if plan.mask is not None else None
+
+
+@rule(KNOWN_MASK)
+def _mask_values_known(plan, title):
+    if plan.mask_layout.kind == lengths.VALUES_UNKNOWN:
+        return (
+            "the mask's values are not known while the call is traced (torch.compile, jit, tf.function), so "
+            "whether it is right-padded cannot be checked"
+        )
+    return None
+
+
+@rule(RIGHT_PADDED_MASK)
+def _mask_right_padded(plan, title):
+    if plan.mask_layout.kind == lengths.NOT_RIGHT_PADDED:
+        return "the mask is not right-padded (a row has a hole or starts with padding)"
+    return None
+
+
+@rule(MASKED_ON_A_GPU)
+def _for_masked_calls(plan, title):
+    # Without a mask, Keras's own fused kernel runs the call on a GPU: these kernels are for masked ones.
+    return None if plan.mask is not None else "it runs masked calls only (Keras's kernel runs the others)"
+
+
+@rule(MASKED_ON_A_GPU)
+def _on_a_gpu(plan, title):
+    return None if on_accelerator(plan.sequences) else "it runs on a GPU only"
+
+
+@rule(MASKED_ON_A_GPU)
+def _no_dropout_at_all(plan, title):
+    # As Keras's fused kernels: cuDNN's dropout is between layers, not on a layer's inputs.
+    return "dropout is set" if any(c.dropout or c.recurrent_dropout for c in plan.cells) else None
 
 
 # ---------------------------------------------------------------------- bidirlib's CPU fast paths, together

@@ -9,11 +9,15 @@ directions. The numbers are those of the two separate layers, to rounding.
 This halves the number of operations per step, not the arithmetic. It pays where each operation has a fixed
 cost that dwarfs its arithmetic, as in PyTorch's eager mode, where every operation (and its gradient) goes
 through Python; its rules below say where the "auto" setting runs it.
+
+It takes any mask, as Keras's own loop does: the mask rides along with the inputs (the backward half's reversed
+like its inputs) and, at a masked step, each direction keeps its states. That costs one select per state and
+step whatever the mask holds, so a mask with holes or leading padding runs here too.
 """
 
 from keras import ops
 
-from bidirlib.fused import rules
+from bidirlib.fused import lengths, rules
 from bidirlib.fused.registry import Kernel
 from bidirlib.keras_internals import recurrent_loop
 
@@ -21,7 +25,9 @@ from bidirlib.keras_internals import recurrent_loop
 STACKED = "stacked"
 
 
-def stacked_loop(kind, forward_cell, backward_cell, sequences, states, return_sequences=True, unroll=False):
+def stacked_loop(
+    kind, forward_cell, backward_cell, sequences, states, return_sequences=True, unroll=False, mask=None
+):
     """Run a forward and a backward `LSTMCell` (or `GRUCell`) over `sequences` in one loop.
 
     Args:
@@ -33,6 +39,8 @@ def stacked_loop(kind, forward_cell, backward_cell, sequences, states, return_se
             LSTM, `[h]` for a GRU).
         return_sequences: whether to return the outputs at every step or only the last one.
         unroll: whether to unroll the loop (it needs a known number of steps).
+        mask: optional `(batch, timesteps)` booleans, True at the steps to read. At a masked step a direction
+            keeps its states, and its output is zero (`return_sequences`); see `bidirlib.fused.lengths.finish`.
 
     Returns:
         `(y_forward, y_backward, forward_states, backward_states)`. With `return_sequences` the outputs are
@@ -67,6 +75,11 @@ def stacked_loop(kind, forward_cell, backward_cell, sequences, states, return_se
     if input_bias is not None:
         inputs = inputs + ops.expand_dims(input_bias, 1)
     inputs = ops.reshape(inputs, (2, steps, batch, kernel.shape[-1]))
+    if mask is not None:
+        # The mask as one more input channel, each half in the order its direction reads.
+        time_mask = ops.cast(ops.transpose(ops.convert_to_tensor(mask), (1, 0)), dtype)  # (time, batch)
+        both_masks = ops.expand_dims(ops.stack([time_mask, ops.flip(time_mask, axis=0)]), -1)
+        inputs = ops.concatenate([inputs, both_masks], axis=-1)
     initial = [ops.stack([f, b]) for f, b in zip(*states)]  # each (2, batch, units)
     if recurrent_bias is not None:
         recurrent_bias = ops.expand_dims(recurrent_bias, 1)  # (2, 1, gates)
@@ -76,6 +89,8 @@ def stacked_loop(kind, forward_cell, backward_cell, sequences, states, return_se
         step = lstm_step(recurrent, cell.activation, cell.recurrent_activation)
     else:
         step = gru_step(recurrent, recurrent_bias, cell.activation, cell.recurrent_activation, cell.reset_after)
+    if mask is not None:
+        step = masked(step)
     last, outputs, final = recurrent_loop(step, inputs, initial, unroll=unroll, return_all_outputs=return_sequences)
     states_f = [s[0] for s in final]
     states_b = [s[1] for s in final]
@@ -85,7 +100,24 @@ def stacked_loop(kind, forward_cell, backward_cell, sequences, states, return_se
         y_b = ops.flip(ops.transpose(outputs[1], (1, 0, 2)), axis=1)
     else:
         y_f, y_b = last[0], last[1]
+    if mask is not None:
+        return lengths.finish((y_f, y_b, states_f, states_b), mask, states, return_sequences)
     return y_f, y_b, states_f, states_b
+
+
+def masked(step):
+    """`step` over inputs whose last channel is the mask: at a masked step the states stay as they were.
+
+    The output is the first state, `h`, as kept: Keras's loop without zero outputs gives that output.
+    """
+
+    def masked_step(projected_t, states):
+        keep = projected_t[..., -1:] > 0.5  # (2, batch, 1)
+        _, new_states = step(projected_t[..., :-1], states)
+        states = [ops.where(keep, new, old) for new, old in zip(new_states, states)]
+        return states[0], states
+
+    return masked_step
 
 
 def _stacked_weights(fc, bc, dtype):
@@ -151,7 +183,16 @@ def run_plan(plan):
     """Run the stacked loop over a call's plan (see `stacked_loop`)."""
     sequences, states = plan.kernel_inputs()
     cells = plan.cells
-    return stacked_loop(plan.kind, cells[0], cells[-1], sequences, states, plan.return_sequences, unroll=plan.forward.unroll)
+    return stacked_loop(
+        plan.kind,
+        cells[0],
+        cells[-1],
+        sequences,
+        states,
+        plan.return_sequences,
+        unroll=plan.forward.unroll,
+        mask=plan.mask,
+    )
 
 
 @rules.rule(STACKED)

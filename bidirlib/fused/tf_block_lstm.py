@@ -149,7 +149,7 @@ KERNELS = (
         "fast",
         ("lstm",),
         ("tensorflow",),
-        (rules.STANDARD_ACTIVATIONS, TF_BLOCK_LSTM),
+        (rules.NO_MASK, rules.STANDARD_ACTIVATIONS, TF_BLOCK_LSTM),
         run_plan,
     ),
 )

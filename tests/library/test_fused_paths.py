@@ -236,8 +236,10 @@ def test_path_taken_is_reported(monkeypatch):
     # Under a direction mesh (CI's JAX run) a reason adds "(also for direction parallelism)".
     assert wrapper.last_fused_fallback.startswith("fused_path is 'off'")
     wrapper.fused_path = "auto"
-    wrapper(random_sequences(), mask=make_mask("post"))
-    assert wrapper.last_fused_fallback.startswith("a mask was given")
+    wrapper(random_sequences(), mask=make_mask("pre"))
+    # A mask with leading padding: the stacked loop takes it where it runs by itself (PyTorch, with gradients);
+    # elsewhere the reason names the mask (test_mixed_lengths.py has the cases).
+    assert wrapper.last_call_path == "stacked_lstm" or "mask" in wrapper.last_fused_fallback
     monkeypatch.setenv(ENVIRONMENT_VARIABLE, "off")
     wrapper(random_sequences())
     assert wrapper.last_call_path == "separate"
@@ -292,12 +294,8 @@ def test_swapped_directions_take_the_separate_path(mode):
     assert "go_backwards" in ours.last_fused_fallback
 
 
-def test_mask_and_stateful_take_the_separate_path(mode):
+def test_stateful_takes_the_separate_path(mode):
     x = random_sequences()
-    wrapper = bidirlib.Bidirectional(make_layer("lstm", return_sequences=True))
-    wrapper(x, mask=np.ones((3, 6), bool))
-    assert wrapper.last_call_path == "separate"
-    assert wrapper.last_fused_fallback == "a mask was given"
     stateful = bidirlib.Bidirectional(make_layer("lstm", stateful=True))
     stateful(x)
     assert stateful.last_call_path == "separate"

@@ -94,3 +94,38 @@ def test_gpu_check_runs_on_a_cpu_when_told_to_and_refuses_otherwise(tmp_path):
     # One timing, or (on a slow machine) its place in the skipped list: the budget is the script's.
     assert len(record["timings"]) + len(record["skipped"]) == 1
     assert f"{BACKEND} on cpu" in printed
+
+
+def test_bench_mixed_lengths_runs_every_variant_for_this_backend(tmp_path):
+    output = tmp_path / "results.json"
+    printed = run_script("bench_mixed_lengths.py", "--backend", BACKEND, "--cell", "lstm", "--repeats", "1",
+                         "--warmup", "1", "--output", str(output))
+    section = json.loads(output.read_text())[BACKEND]
+    (record,) = section["records"]
+    assert record["cell"] == "lstm" and section["shape"]["min_length"] < section["shape"]["steps"]
+    assert set(record["times_s"]) == {"bidirlib", "keras", "bidirlib_separate", "bidirlib_stacked"}
+    assert record["paths"]["bidirlib_separate"]["last_call_path"] == "separate"
+    assert record["paths"]["bidirlib_stacked"]["last_call_path"] == "stacked_lstm"
+    assert "bidirlib/keras" in printed
+
+
+def test_committed_mixed_lengths_results_are_well_formed():
+    """The committed results that chapter 11 reads: a section per backend, each with its command, the paths that
+    ran and the medians of the paired ratios."""
+    results = json.loads((ROOT / "bench" / "results" / "bench_mixed_lengths.json").read_text())
+    assert set(results) == {"tensorflow", "jax", "torch"}
+    for backend, section in results.items():
+        assert section["command"].startswith("python bench/bench_mixed_lengths.py")
+        assert section["shape"]["batch"] >= 32 and section["shape"]["steps"] >= 100
+        cells = [record["cell"] for record in section["records"]]
+        assert sorted(cells) == ["gru", "lstm"], backend
+        for record in section["records"]:
+            paths = {variant: path["last_call_path"] for variant, path in record["paths"].items()}
+            assert paths["bidirlib_separate"] == "separate"
+            assert paths["bidirlib_stacked"] == f"stacked_{record['cell']}"
+            assert len(record["times_s"]["bidirlib"]) == section["repeats"] >= 10
+            for name in ("bidirlib/keras", "bidirlib/bidirlib_separate", "bidirlib_stacked/bidirlib_separate"):
+                ratio = record["ratios"][name]
+                assert 0 < ratio["q1"] <= ratio["median"] <= ratio["q3"], (backend, name)
+        if backend == "torch":  # eager: the mask is read, and PyTorch's kernel takes it
+            assert all(r["paths"]["bidirlib"]["last_call_path"].startswith("torch_") for r in section["records"])
