@@ -8,7 +8,6 @@ install) rather than skipping them: the tier exists to run these. The whole grid
 """
 
 import doctest
-import importlib.util
 import json
 import os
 import pathlib
@@ -22,22 +21,14 @@ import pytest
 
 import bidirlib
 from bidirlib.export import check_export, exporting
+from helpers import bench_scripts
 
 pytestmark = pytest.mark.export
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BACKEND = keras.backend.backend()
 ATOL = 1e-5
-
-
-def _load_table_script():
-    spec = importlib.util.spec_from_file_location("export_table", ROOT / "bench" / "export_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-TABLE = _load_table_script()
+TABLE = bench_scripts.load("export_table")
 
 #: A representative subset of the grid: every kind, every merge mode, both `return_sequences`, both
 #: `return_state`.

@@ -4,25 +4,17 @@ backend, each over the whole grid for both wrappers, and bidirlib's every case e
 They are read as committed (nothing is exported here: the export tier does that, `pytest -m export`).
 """
 
-import importlib.util
 import itertools
 import json
 import pathlib
 
 import pytest
 
+from helpers import bench_scripts
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BACKENDS = ("tensorflow", "torch", "jax")
-
-
-def _table_script():
-    spec = importlib.util.spec_from_file_location("export_table", ROOT / "bench" / "export_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-TABLE = _table_script()
+TABLE = bench_scripts.load("export_table")
 
 
 def read(backend):
