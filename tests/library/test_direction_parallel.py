@@ -61,7 +61,8 @@ def test_gradients_equal_the_separate_path(record):
 @pytest.mark.parametrize(
     "case, reason",
     [
-        ("mask", "a mask was given (also for direction parallelism)"),
+        # A mask stops direction parallelism and Keras's fused kernel; the kernels that take one say why not.
+        ("mask", "direction parallelism: a mask was given; Keras's fused kernel: a mask was given; "),
         ("dropout_training", "direction parallelism: dropout is set and training is on; "),
         ("off", "fused_path is 'off' (also for direction parallelism)"),
         ("unequal_widths", "direction parallelism: the two directions' outputs differ in shape"),
