@@ -23,18 +23,21 @@ section of the JSON file, which keeps the others. A benchmark, not a test: nothi
 """
 
 import argparse
-import datetime
 import json
 import os
 import pathlib
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from bench_bidirectional import _quartiles, _versions, time_interleaved  # noqa: E402 (the house's timing)
+from bench_bidirectional import (  # noqa: E402 (the house's timing and records)
+    _quartiles,
+    run_meta,
+    time_interleaved,
+    write_results,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "bench_mixed_lengths.json"
@@ -200,27 +203,13 @@ def main(argv=None):
                 check=True,
             )
             records = json.loads(output.read_text())
-        results[backend] = {
-            "command": command.strip(),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "cpu_count": os.cpu_count(),
-            "machine": platform.machine(),
-            "versions": _versions(),
-            "repeats": args.repeats,
-            "warmup": args.warmup,
-            "load_average_before": [round(v, 2) for v in load_before],
-            "load_average_after": [round(v, 2) for v in os.getloadavg()],
-            "wall_s": round(time.time() - started, 1),
-            "model": "Input(batch, steps, features) -> Masking(0.0) -> wrapper(layer) -> Dense(1); adam, mse; "
-            "train_on_batch",
-            "shape": SHAPE,
-            "records": records,
-        }
+        meta = run_meta(command, args, load_before, started)  # the house's record of a run, for this backend
+        meta["model"] = (
+            "Input(batch, steps, features) -> Masking(0.0) -> wrapper(layer) -> Dense(1); adam, mse; train_on_batch"
+        )
+        results[backend] = {**meta, "shape": SHAPE, "records": records}
         print_section(backend, results[backend])
-    if args.output != "-":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=1) + "\n")
-        print(f"results written to {os.path.relpath(path, ROOT)}")
+    write_results(args.output, results)
 
 
 if __name__ == "__main__":
